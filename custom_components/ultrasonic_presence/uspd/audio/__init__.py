@@ -1,0 +1,1 @@
+"""Audio sources: where multi-channel microphone blocks come from (and emission goes to)."""

@@ -1,0 +1,1 @@
+"""Sub-commands of the `uspd` CLI, one module each (see `uspd.cli`)."""
