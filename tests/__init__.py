@@ -1,0 +1,1 @@
+"""Tests for ultrasonic-presence (engine and Home Assistant integration)."""
