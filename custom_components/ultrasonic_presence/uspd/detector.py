@@ -1,0 +1,181 @@
+"""Occupancy from per-frame class probabilities: fast on, sticky while people sit, slow off.
+
+Why this shape (after the Echo article, ../shared/reference/amazon-echo-uspd.md):
+- *Major* motion (walking in) is unambiguous, so it sets "occupied" after two strong
+  frames out of three (≈0.1–0.15 s at a 50 ms hop).
+- *Minor* motion (typing, reaching) is weak and easily confused with airflow, so it only
+  counts in a **context window**: while occupied, or within `minor_window_s` of the last
+  major motion. There it is listened for at high sensitivity and keeps the room occupied
+  — the context-dependent sensitivity Amazon describes. Outside the window it is ignored,
+  which is what keeps a fan or curtain from turning the lights on.
+- "Clear" needs `hold_time_s` without any counted motion (hysteresis by time).
+- Optional **emission duty cycle** (pets hear 32–40 kHz, physics.md): once presence has
+  been confirmed for `confirm_before_pause_s`, emission pauses for `emission_pause_s`
+  with the state held, then resumes to re-check; the hold timer restarts at resume, so a
+  room left during the pause clears `hold_time_s` after emission comes back.
+Every decision carries a reason string and levels for diagnostics.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+import numpy.typing as npt
+
+
+class MotionClass(IntEnum):
+    """Classifier output order (the model's contract, see model/MODEL_CARD.md)."""
+
+    NO_MOTION = 0
+    HUMAN_MAJOR = 1
+    HUMAN_MINOR = 2
+    NON_HUMAN = 3
+
+
+CLASS_NAMES: tuple[str, ...] = ("none", "major", "minor", "non_human")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DetectorOptions:
+    """User-facing knobs (the HA options flow edits these) with sensible defaults."""
+
+    sensitivity: float = 0.5
+    """0..1; higher lowers the probability needed to count motion."""
+    hold_time_s: float = 60.0
+    """Seconds without counted motion before the room is declared empty."""
+    minor_window_s: float = 120.0
+    """Seconds after a major motion during which minor motion counts at high sensitivity."""
+    emission_pause_s: float = 0.0
+    """Pause emission this long once presence is confirmed (0 = never pause)."""
+    confirm_before_pause_s: float = 30.0
+    """Occupied this long (with recent motion) before a pause is allowed."""
+
+    def __post_init__(self) -> None:
+        """Reject values that would make the state machine meaningless."""
+        if not 0.0 <= self.sensitivity <= 1.0:
+            raise ValueError(f"sensitivity must be within 0..1, got {self.sensitivity}")
+        for name in ("hold_time_s", "minor_window_s", "emission_pause_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.hold_time_s == 0:
+            raise ValueError("hold_time_s must be positive")
+
+    @property
+    def major_threshold(self) -> float:
+        """Probability of major motion that counts: 0.85 (sens 0) … 0.45 (sens 1)."""
+        return 0.85 - 0.4 * self.sensitivity
+
+    @property
+    def minor_threshold(self) -> float:
+        """Probability of (any) human motion that counts inside the context window."""
+        return 0.6 - 0.3 * self.sensitivity
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    """One detector output per feature frame."""
+
+    t: float
+    occupied: bool
+    motion_level: float
+    """0..100: smoothed probability of human motion, for a diagnostic sensor."""
+    motion_class: str
+    """Most likely class this frame: none / major / minor / non_human / paused."""
+    emission_wanted: bool
+    sensitive: bool
+    """True while minor motion counts (the context window)."""
+    reason: str
+
+
+class OccupancyDetector:
+    """Stateful: feed it class probabilities in time order with `update`."""
+
+    def __init__(self, options: DetectorOptions | None = None) -> None:
+        """Start empty, emitting."""
+        self.options = options or DetectorOptions()
+        self._occupied = False
+        self._recent_major: deque[bool] = deque(maxlen=3)
+        self._recent_minor: deque[bool] = deque(maxlen=3)
+        self._last_motion_t = -np.inf
+        self._sensitive_until = -np.inf
+        self._occupied_since = np.inf
+        self._pause_until = -np.inf
+        self._level = 0.0
+
+    @property
+    def occupied(self) -> bool:
+        """Current state."""
+        return self._occupied
+
+    def _emission_wanted(self, t: float) -> bool:
+        return t >= self._pause_until
+
+    def update(self, t: float, probabilities: npt.NDArray[np.floating]) -> Decision:
+        """Advance to time `t` (seconds) with this frame's class probabilities."""
+        opts = self.options
+        if not self._emission_wanted(t):
+            # Emission paused: no evidence; hold the state, restart hold at resume.
+            self._last_motion_t = self._pause_until
+            return self._decision(t, "paused", "emission paused after confirmed presence")
+
+        p = np.asarray(probabilities, dtype=np.float64)
+        p_major = float(p[MotionClass.HUMAN_MAJOR])
+        p_human = p_major + float(p[MotionClass.HUMAN_MINOR])
+        self._level = 0.7 * self._level + 0.3 * p_human
+        frame_class = CLASS_NAMES[int(np.argmax(p))]
+        sensitive = self._occupied or t <= self._sensitive_until
+
+        self._recent_major.append(p_major >= opts.major_threshold)
+        self._recent_minor.append(sensitive and p_human >= opts.minor_threshold)
+        major = sum(self._recent_major) >= 2
+        minor = sum(self._recent_minor) >= 2
+
+        reason: str
+        if major:
+            self._last_motion_t = t
+            self._sensitive_until = t + opts.minor_window_s
+            if not self._occupied:
+                self._occupied_since = t
+            self._occupied = True
+            reason = "major motion"
+        elif minor:
+            self._last_motion_t = t
+            if self._occupied:
+                self._sensitive_until = max(self._sensitive_until, t + opts.minor_window_s)
+            else:
+                self._occupied_since = t
+            self._occupied = True
+            reason = "minor motion in context window"
+        elif self._occupied and t - self._last_motion_t >= opts.hold_time_s:
+            self._occupied = False
+            self._occupied_since = np.inf
+            reason = f"no motion for {opts.hold_time_s:g} s"
+        elif self._occupied:
+            reason = f"holding ({t - self._last_motion_t:.1f} s since motion)"
+        else:
+            reason = "no motion"
+
+        if (
+            opts.emission_pause_s > 0
+            and self._occupied
+            and (major or minor)
+            and t - self._occupied_since >= opts.confirm_before_pause_s
+        ):
+            self._pause_until = t + opts.emission_pause_s
+            self._occupied_since = self._pause_until  # confirm again before the next pause
+            reason = f"{reason}; presence confirmed, pausing emission"
+        return self._decision(t, frame_class, reason)
+
+    def _decision(self, t: float, frame_class: str, reason: str) -> Decision:
+        return Decision(
+            t=t,
+            occupied=self._occupied,
+            motion_level=round(100.0 * min(1.0, self._level), 1),
+            motion_class=frame_class,
+            emission_wanted=self._emission_wanted(t),
+            sensitive=self._occupied or t <= self._sensitive_until,
+            reason=reason,
+        )

@@ -1,0 +1,120 @@
+"""Occupancy state machine: fast on, context-window minor motion, hold, duty cycle."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from uspd.detector import DetectorOptions, MotionClass, OccupancyDetector
+
+HOP = 0.05
+
+
+def probs(kind: MotionClass, confidence: float = 0.9) -> np.ndarray:
+    """A probability vector that favours one class."""
+    p = np.full(4, (1.0 - confidence) / 3.0)
+    p[kind] = confidence
+    return p
+
+
+def run(
+    det: OccupancyDetector, t0: float, seconds: float, kind: MotionClass, conf: float = 0.9
+) -> list[bool]:
+    """Feed `seconds` of identical frames starting at t0; return occupancy per frame."""
+    n = round(seconds / HOP)
+    return [det.update(t0 + i * HOP, probs(kind, conf)).occupied for i in range(n)]
+
+
+def test_major_motion_turns_on_within_three_frames() -> None:
+    det = OccupancyDetector()
+    states = run(det, 0.0, 1.0, MotionClass.HUMAN_MAJOR)
+    assert states.index(True) <= 2  # ≤ 0.15 s at a 50 ms hop
+
+
+def test_single_spike_does_not_turn_on() -> None:
+    """One strong frame alone is noise (2-of-3 rule)."""
+    det = OccupancyDetector()
+    det.update(0.0, probs(MotionClass.HUMAN_MAJOR))
+    assert not any(run(det, HOP, 2.0, MotionClass.NO_MOTION))
+
+
+def test_minor_motion_alone_never_turns_on() -> None:
+    """Outside the context window minor motion is ignored: fans and curtains live there."""
+    det = OccupancyDetector(DetectorOptions(sensitivity=1.0))
+    assert not any(run(det, 0.0, 60.0, MotionClass.HUMAN_MINOR))
+    assert not any(run(det, 60.0, 60.0, MotionClass.NON_HUMAN))
+
+
+def test_minor_motion_keeps_room_occupied_past_the_window() -> None:
+    """Walk in, then type for 10 minutes: occupied all along, clears after the hold."""
+    opts = DetectorOptions(hold_time_s=30.0, minor_window_s=60.0)
+    det = OccupancyDetector(opts)
+    run(det, 0.0, 2.0, MotionClass.HUMAN_MAJOR)
+    typing = run(det, 2.0, 600.0, MotionClass.HUMAN_MINOR, conf=0.7)
+    assert all(typing)
+    after = run(det, 602.0, 40.0, MotionClass.NO_MOTION)
+    cleared_at = after.index(False) * HOP
+    assert opts.hold_time_s - HOP <= cleared_at <= opts.hold_time_s + HOP
+
+
+def test_minor_motion_reoccupies_within_window_only() -> None:
+    opts = DetectorOptions(hold_time_s=10.0, minor_window_s=60.0)
+    det = OccupancyDetector(opts)
+    run(det, 0.0, 1.0, MotionClass.HUMAN_MAJOR)
+    run(det, 1.0, 20.0, MotionClass.NO_MOTION)  # cleared at ≈11 s
+    assert not det.occupied
+    assert any(run(det, 21.0, 1.0, MotionClass.HUMAN_MINOR))  # still inside the window
+    det2 = OccupancyDetector(opts)
+    run(det2, 0.0, 1.0, MotionClass.HUMAN_MAJOR)
+    run(det2, 1.0, 80.0, MotionClass.NO_MOTION)
+    assert not any(run(det2, 81.0, 5.0, MotionClass.HUMAN_MINOR))  # window over
+
+
+def test_sensitivity_moves_thresholds() -> None:
+    """A 0.6-confidence major frame counts only at higher sensitivity."""
+    low = OccupancyDetector(DetectorOptions(sensitivity=0.0))
+    high = OccupancyDetector(DetectorOptions(sensitivity=1.0))
+    assert not any(run(low, 0.0, 1.0, MotionClass.HUMAN_MAJOR, conf=0.6))
+    assert any(run(high, 0.0, 1.0, MotionClass.HUMAN_MAJOR, conf=0.6))
+
+
+def test_emission_duty_cycle_pauses_and_rechecks() -> None:
+    opts = DetectorOptions(hold_time_s=20.0, emission_pause_s=120.0, confirm_before_pause_s=30.0)
+    det = OccupancyDetector(opts)
+    walking = [det.update(i * HOP, probs(MotionClass.HUMAN_MAJOR)) for i in range(int(31 / HOP))]
+    pause = next(d for d in walking if "pausing emission" in d.reason)
+    assert pause.t == pytest.approx(30.0, abs=2 * HOP)  # confirmed for 30 s → pause
+    assert not walking[-1].emission_wanted
+    quiet = [det.update(31 + i * HOP, probs(MotionClass.NO_MOTION)) for i in range(int(90 / HOP))]
+    assert all(d.occupied and not d.emission_wanted for d in quiet)
+    # Emission resumes at pause + 120 s; nobody there → clears hold_time_s later.
+    after = [det.update(121 + i * HOP, probs(MotionClass.NO_MOTION)) for i in range(int(60 / HOP))]
+    resumed = next(d.t for d in after if d.emission_wanted)
+    cleared = next(d.t for d in after if not d.occupied)
+    assert resumed == pytest.approx(pause.t + 120.0, abs=HOP)
+    assert cleared - resumed == pytest.approx(opts.hold_time_s, abs=2 * HOP)
+
+
+def test_no_pause_by_default() -> None:
+    det = OccupancyDetector()
+    assert all(
+        det.update(i * HOP, probs(MotionClass.HUMAN_MAJOR)).emission_wanted for i in range(2000)
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"sensitivity": 1.5}, {"hold_time_s": 0.0}, {"minor_window_s": -1.0}],
+)
+def test_invalid_options_rejected(kwargs: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        DetectorOptions(**kwargs)
+
+
+def test_decision_reports_level_and_reason() -> None:
+    det = OccupancyDetector()
+    d = det.update(0.0, probs(MotionClass.NO_MOTION))
+    assert d.reason == "no motion" and d.motion_class == "none"
+    for i in range(1, 10):
+        d = det.update(i * HOP, probs(MotionClass.HUMAN_MAJOR))
+    assert d.motion_level > 80 and d.reason == "major motion" and d.sensitive
