@@ -18,7 +18,30 @@ AudioBlock = npt.NDArray[np.float32]
 
 
 class SourceError(Exception):
-    """The source cannot deliver audio (unplugged, closed, corrupt data...)."""
+    """The source cannot deliver audio (unplugged, closed, corrupt data...).
+
+    `code` is a stable machine-readable reason that adapters map to their own messages
+    (Home Assistant config-flow errors, repair issues): one of ERROR_CODES.
+    """
+
+    def __init__(self, message: str, code: str = "disconnected") -> None:
+        """Keep the user-facing message and the machine-readable code."""
+        if code not in ERROR_CODES:
+            raise ValueError(f"unknown SourceError code {code!r}")
+        super().__init__(message)
+        self.code = code
+
+
+ERROR_CODES = frozenset(
+    {
+        "device_not_found",  # no such sound card / node unreachable
+        "sample_rate_too_low",  # the card cannot run at an ultrasonic-capable rate
+        "no_ultrasonic_response",  # the mic hears nothing of the emitted carrier
+        "disconnected",  # was working, stopped delivering (unplugged, network cut)
+        "corrupt",  # data arrived but cannot be used (bad WAV, malformed frame)
+        "auth_failed",  # a sensor node rejected our key (or we rejected its)
+    }
+)
 
 
 @runtime_checkable
