@@ -1,0 +1,78 @@
+"""Occupancy binary sensor of the Ultrasonic Presence integration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, override
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import UltrasonicPresenceConfigEntry
+from .entity import UltrasonicPresenceEntity
+from .uspd.runner import SensorState
+
+# The coordinator pushes every update; entities never poll.
+PARALLEL_UPDATES = 0
+
+
+@dataclass(kw_only=True, frozen=True)
+class UltrasonicPresenceBinarySensorEntityDescription(BinarySensorEntityDescription):
+    """Describes an Ultrasonic Presence binary sensor."""
+
+    is_on_fn: Callable[[SensorState], bool]
+    attributes_fn: Callable[[SensorState], dict[str, Any]] | None = None
+
+
+BINARY_SENSORS: tuple[UltrasonicPresenceBinarySensorEntityDescription, ...] = (
+    UltrasonicPresenceBinarySensorEntityDescription(
+        key="occupancy",
+        translation_key="occupancy",
+        device_class=BinarySensorDeviceClass.OCCUPANCY,
+        is_on_fn=lambda state: state.occupied,
+        attributes_fn=lambda state: {
+            "motion_class": state.motion_class,
+            "reason": state.reason,
+        },
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: UltrasonicPresenceConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the occupancy sensor."""
+    async_add_entities(
+        UltrasonicPresenceBinarySensor(entry.runtime_data, description)
+        for description in BINARY_SENSORS
+    )
+
+
+class UltrasonicPresenceBinarySensor(UltrasonicPresenceEntity, BinarySensorEntity):
+    """Occupancy as decided by the engine."""
+
+    entity_description: UltrasonicPresenceBinarySensorEntityDescription
+    # The reason text changes with every decision; history needs only the state.
+    _unrecorded_attributes = frozenset({"reason"})
+
+    @property
+    @override
+    def is_on(self) -> bool:
+        """Return whether the room is occupied."""
+        return self.entity_description.is_on_fn(self.coordinator.data)
+
+    @property
+    @override
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the motion class and the detector's reason."""
+        if (attributes_fn := self.entity_description.attributes_fn) is None:
+            return None
+        return attributes_fn(self.coordinator.data)

@@ -1,0 +1,481 @@
+"""Config flow of the Ultrasonic Presence integration.
+
+source choice → source details → hardware check → calibration (progress) → result → entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, override
+
+import probatio
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+
+from .const import (
+    BANDS,
+    CONF_BAND,
+    CONF_CALIBRATION,
+    CONF_EMISSION_PAUSE,
+    CONF_HOLD_TIME,
+    CONF_INPUT_DEVICE,
+    CONF_KEY,
+    CONF_MAX_LEVEL,
+    CONF_MINOR_WINDOW,
+    CONF_OUTPUT_DEVICE,
+    CONF_SAMPLE_RATE,
+    CONF_SENSITIVITY,
+    CONF_SOURCE,
+    DEFAULT_DEVICE,
+    DEFAULT_NODE_PORT,
+    DEFAULT_SAMPLE_RATE,
+    DOMAIN,
+    ERROR_AUTH_FAILED,
+    ERROR_DISCONNECTED,
+    KNOWN_ERRORS,
+    LOGGER,
+    SAMPLE_RATES,
+    SIMULATED_PARAMS,
+    SOURCE_KINDS,
+    SOURCE_NODE,
+    SOURCE_SIMULATED,
+    SOURCE_SOUNDCARD,
+    ZEROCONF_TYPE,
+)
+from .coordinator import UltrasonicPresenceConfigEntry
+from .uspd.audio.factory import available_kinds
+from .uspd.audio.source import SourceError
+from .uspd.dsp.calibration import CalibrationError, CalibrationResult
+from .uspd.runner import RunnerOptions, SourceSpec, check_hardware, run_calibration
+
+
+def _source_schema() -> probatio.Schema:
+    """The source choice, offering only the kinds this engine build can open."""
+    kinds = [kind for kind in SOURCE_KINDS if kind in available_kinds()]
+    # Form field and entry data share the name "source"; the form value is the kind.
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_SOURCE, default=SOURCE_SIMULATED): SelectSelector(
+                SelectSelectorConfig(
+                    options=kinds,
+                    translation_key="source",
+                    mode=SelectSelectorMode.LIST,
+                )
+            ),
+        }
+    )
+
+
+SOUNDCARD_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_INPUT_DEVICE, default=DEFAULT_DEVICE): TextSelector(),
+        probatio.Required(CONF_OUTPUT_DEVICE, default=DEFAULT_DEVICE): TextSelector(),
+        probatio.Required(CONF_SAMPLE_RATE, default=str(DEFAULT_SAMPLE_RATE)): SelectSelector(
+            SelectSelectorConfig(
+                options=[str(rate) for rate in SAMPLE_RATES],
+                mode=SelectSelectorMode.DROPDOWN,
+            )
+        ),
+    }
+)
+
+PORT_SELECTOR = NumberSelector(
+    NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
+)
+KEY_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+
+NODE_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_HOST): TextSelector(),
+        probatio.Required(CONF_PORT, default=DEFAULT_NODE_PORT): PORT_SELECTOR,
+        probatio.Required(CONF_KEY): KEY_SELECTOR,
+    }
+)
+
+KEY_SCHEMA = probatio.Schema({probatio.Required(CONF_KEY): KEY_SELECTOR})
+
+
+def _seconds(minimum: float, maximum: float, step: float) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum,
+            max=maximum,
+            step=step,
+            unit_of_measurement="s",
+            mode=NumberSelectorMode.BOX,
+        )
+    )
+
+
+OPTIONS_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_SENSITIVITY): NumberSelector(
+            NumberSelectorConfig(min=0, max=1, step=0.05, mode=NumberSelectorMode.SLIDER)
+        ),
+        probatio.Required(CONF_HOLD_TIME): _seconds(5, 3600, 1),
+        probatio.Required(CONF_MINOR_WINDOW): _seconds(0, 1800, 1),
+        probatio.Required(CONF_EMISSION_PAUSE): _seconds(0, 3600, 1),
+        probatio.Required(CONF_MAX_LEVEL): NumberSelector(
+            NumberSelectorConfig(
+                min=-40,
+                max=0,
+                step=1,
+                unit_of_measurement="dBFS",
+                mode=NumberSelectorMode.SLIDER,
+            )
+        ),
+        probatio.Required(CONF_BAND): SelectSelector(
+            SelectSelectorConfig(
+                options=list(BANDS),
+                translation_key="band",
+                mode=SelectSelectorMode.DROPDOWN,
+            )
+        ),
+    }
+)
+
+
+def _error_key(err: SourceError | CalibrationError, fallback: str = "cannot_connect") -> str:
+    """Translate an engine error code into a form error key."""
+    code = getattr(err, "code", None)
+    if code == ERROR_AUTH_FAILED:
+        return "invalid_auth"
+    if code == ERROR_DISCONNECTED:
+        return "cannot_connect"
+    if code not in KNOWN_ERRORS:
+        return fallback
+    return str(code)
+
+
+def _format_calibration(calibration: CalibrationResult) -> dict[str, str]:
+    return {
+        "carrier": f"{calibration.carrier_hz / 1000:.1f}",
+        "level": f"{calibration.level_dbfs:.0f}",
+        "snr": f"{calibration.snr_db:.1f}",
+        "warnings": "\n".join(f"- {warning}" for warning in calibration.warnings) or "-",
+    }
+
+
+class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up one ultrasonic sensor (a source + its calibration) per entry."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing chosen."""
+        self._spec: SourceSpec | None = None
+        self._title = ""
+        self._form_step = "user"
+        self._errors: dict[str, str] = {}
+        self._calibration: CalibrationResult | None = None
+        self._calibration_task: asyncio.Task[CalibrationResult] | None = None
+        self._discovered: dict[str, Any] = {}
+
+    @staticmethod
+    @callback
+    @override
+    def async_get_options_flow(
+        config_entry: UltrasonicPresenceConfigEntry,
+    ) -> UltrasonicPresenceOptionsFlow:
+        """Return the options flow."""
+        return UltrasonicPresenceOptionsFlow()
+
+    # -- choosing the source ----------------------------------------------------------
+
+    @override
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose the kind of source."""
+        return await self._async_step_choose("user", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the device (or keep it) and calibrate again."""
+        return await self._async_step_choose("reconfigure", user_input)
+
+    async def _async_step_choose(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        errors = self._pop_errors()
+        if user_input is not None:
+            kind = user_input[CONF_SOURCE]
+            if kind == SOURCE_SOUNDCARD:
+                return await self.async_step_soundcard()
+            if kind == SOURCE_NODE:
+                return await self.async_step_node()
+            spec = SourceSpec(kind=SOURCE_SIMULATED, params=dict(SIMULATED_PARAMS))
+            if not (errors := await self._async_try_source(spec, step_id, "Simulated room")):
+                return await self.async_step_calibrate()
+        schema = _source_schema()
+        if self.source == SOURCE_RECONFIGURE:
+            current = self._current_spec()
+            schema = self.add_suggested_values_to_schema(schema, {CONF_SOURCE: current.kind})
+        return self.async_show_form(step_id=step_id, data_schema=schema, errors=errors)
+
+    async def async_step_soundcard(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pick the sound card's input and output device and the sample rate."""
+        errors = self._pop_errors()
+        if user_input is not None:
+            params = {
+                CONF_INPUT_DEVICE: user_input[CONF_INPUT_DEVICE],
+                CONF_OUTPUT_DEVICE: user_input[CONF_OUTPUT_DEVICE],
+                CONF_SAMPLE_RATE: int(user_input[CONF_SAMPLE_RATE]),
+            }
+            spec = SourceSpec(kind=SOURCE_SOUNDCARD, params=params)
+            title = f"Sound card {params[CONF_INPUT_DEVICE]}"
+            if not (errors := await self._async_try_source(spec, "soundcard", title)):
+                return await self.async_step_calibrate()
+        suggested = self._suggested(SOURCE_SOUNDCARD)
+        if CONF_SAMPLE_RATE in suggested:
+            suggested[CONF_SAMPLE_RATE] = str(suggested[CONF_SAMPLE_RATE])
+        return self.async_show_form(
+            step_id="soundcard",
+            data_schema=self.add_suggested_values_to_schema(SOUNDCARD_SCHEMA, suggested),
+            errors=errors,
+        )
+
+    async def async_step_node(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Connect to a sensor node by host, port and key."""
+        errors = self._pop_errors()
+        if user_input is not None:
+            spec = SourceSpec(
+                kind=SOURCE_NODE,
+                params={
+                    CONF_HOST: user_input[CONF_HOST].strip(),
+                    CONF_PORT: int(user_input[CONF_PORT]),
+                    CONF_KEY: user_input[CONF_KEY],
+                },
+            )
+            title = f"Sensor node {spec.params[CONF_HOST]}"
+            if not (errors := await self._async_try_source(spec, "node", title)):
+                return await self.async_step_calibrate()
+        suggested = self._suggested(SOURCE_NODE)
+        suggested.pop(CONF_KEY, None)
+        return self.async_show_form(
+            step_id="node",
+            data_schema=self.add_suggested_values_to_schema(NODE_SCHEMA, suggested),
+            errors=errors,
+        )
+
+    @override
+    async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
+        """A sensor node announced itself."""
+        if SOURCE_NODE not in available_kinds():
+            return self.async_abort(reason="not_supported")
+        name = discovery_info.name.removesuffix(f".{ZEROCONF_TYPE}")
+        host = discovery_info.host
+        port = discovery_info.port or DEFAULT_NODE_PORT
+        probe = SourceSpec(
+            kind=SOURCE_NODE, params={CONF_HOST: host, CONF_PORT: port, CONF_KEY: ""}
+        )
+        await self.async_set_unique_id(probe.unique_id())
+        self._abort_if_unique_id_configured()
+        self._discovered = {"name": name, CONF_HOST: host, CONF_PORT: port}
+        self.context["title_placeholders"] = {"name": name}
+        return await self.async_step_zeroconf_confirm()
+
+    async def async_step_zeroconf_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the discovered node's key."""
+        errors = self._pop_errors()
+        info = self._discovered
+        if user_input is not None:
+            spec = SourceSpec(
+                kind=SOURCE_NODE,
+                params={
+                    CONF_HOST: info[CONF_HOST],
+                    CONF_PORT: info[CONF_PORT],
+                    CONF_KEY: user_input[CONF_KEY],
+                },
+            )
+            title = f"Sensor node {info['name']}"
+            if not (errors := await self._async_try_source(spec, "zeroconf_confirm", title)):
+                return await self.async_step_calibrate()
+        return self.async_show_form(
+            step_id="zeroconf_confirm",
+            data_schema=KEY_SCHEMA,
+            errors=errors,
+            description_placeholders={
+                "name": info["name"],
+                "host": f"{info[CONF_HOST]}:{info[CONF_PORT]}",
+            },
+        )
+
+    # -- hardware check and calibration ------------------------------------------------
+
+    async def _async_try_source(self, spec: SourceSpec, step_id: str, title: str) -> dict[str, str]:
+        """Check the hardware; return form errors, or none and remember the source."""
+        unique_id = spec.unique_id()
+        if self.source == SOURCE_RECONFIGURE:
+            entry = self._get_reconfigure_entry()
+            for other in self._async_current_entries(include_ignore=False):
+                if other.entry_id != entry.entry_id and other.unique_id == unique_id:
+                    return {"base": "already_configured"}
+        else:
+            await self.async_set_unique_id(unique_id, raise_on_progress=False)
+            self._abort_if_unique_id_configured()
+        try:
+            await self.hass.async_add_executor_job(check_hardware, spec)
+        except SourceError as err:
+            LOGGER.debug("Hardware check of %s failed: %s", spec.kind, err)
+            return {"base": _error_key(err)}
+        except Exception:
+            LOGGER.exception("Unexpected error checking %s", spec.kind)
+            return {"base": "unknown"}
+        self._spec = spec
+        self._title = title
+        self._form_step = step_id
+        return {}
+
+    async def _async_calibrate(self, spec: SourceSpec, options: RunnerOptions) -> CalibrationResult:
+        return await self.hass.async_add_executor_job(run_calibration, spec, options)
+
+    async def async_step_calibrate(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Calibrate (sweep carriers and levels) while showing progress."""
+        assert self._spec is not None
+        if self._calibration_task is None:
+            if self.source == SOURCE_RECONFIGURE:
+                options = RunnerOptions.from_dict(dict(self._get_reconfigure_entry().options))
+            else:
+                options = RunnerOptions()
+            self._calibration_task = self.hass.async_create_task(
+                self._async_calibrate(self._spec, options)
+            )
+        if not self._calibration_task.done():
+            return self.async_show_progress(
+                step_id="calibrate",
+                progress_action="calibrate",
+                progress_task=self._calibration_task,
+            )
+        task, self._calibration_task = self._calibration_task, None
+        try:
+            self._calibration = task.result()
+        except (SourceError, CalibrationError) as err:
+            LOGGER.debug("Calibration failed: %s", err)
+            self._errors = {"base": _error_key(err, "calibration_failed")}
+            return self.async_show_progress_done(next_step_id=self._form_step)
+        except Exception:
+            LOGGER.exception("Unexpected error during calibration")
+            self._errors = {"base": "unknown"}
+            return self.async_show_progress_done(next_step_id=self._form_step)
+        return self.async_show_progress_done(next_step_id="calibration_result")
+
+    async def async_step_calibration_result(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the chosen carrier, level and SNR; create (or update) the entry."""
+        assert self._spec is not None
+        assert self._calibration is not None
+        if user_input is not None:
+            data = {
+                CONF_SOURCE: self._spec.to_dict(),
+                CONF_CALIBRATION: self._calibration.to_dict(),
+            }
+            if self.source == SOURCE_RECONFIGURE:
+                return self.async_update_reload_and_abort(
+                    self._get_reconfigure_entry(),
+                    unique_id=self._spec.unique_id(),
+                    data=data,
+                )
+            return self.async_create_entry(
+                title=self._title, data=data, options=RunnerOptions().to_dict()
+            )
+        return self.async_show_form(
+            step_id="calibration_result",
+            data_schema=probatio.Schema({}),
+            description_placeholders=_format_calibration(self._calibration),
+        )
+
+    # -- reauthentication (sensor node key) -------------------------------------------
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The node refused the key."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the node's new key and check it."""
+        entry = self._get_reauth_entry()
+        current = SourceSpec.from_dict(entry.data[CONF_SOURCE])
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            spec = SourceSpec(
+                kind=current.kind, params={**current.params, CONF_KEY: user_input[CONF_KEY]}
+            )
+            try:
+                await self.hass.async_add_executor_job(check_hardware, spec)
+            except SourceError as err:
+                errors["base"] = _error_key(err)
+            except Exception:
+                LOGGER.exception("Unexpected error checking the node")
+                errors["base"] = "unknown"
+            else:
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_SOURCE: spec.to_dict()}
+                )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=KEY_SCHEMA,
+            errors=errors,
+            description_placeholders={"title": entry.title},
+        )
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _pop_errors(self) -> dict[str, str]:
+        errors, self._errors = self._errors, {}
+        return errors
+
+    def _current_spec(self) -> SourceSpec:
+        return SourceSpec.from_dict(self._get_reconfigure_entry().data[CONF_SOURCE])
+
+    def _suggested(self, kind: str) -> dict[str, Any]:
+        """Current parameters of the entry being reconfigured, if of this kind."""
+        if self.source != SOURCE_RECONFIGURE:
+            return {}
+        current = self._current_spec()
+        return dict(current.params) if current.kind == kind else {}
+
+
+class UltrasonicPresenceOptionsFlow(OptionsFlowWithReload):
+    """Tune the detector; the entry reloads with the new options."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Sensitivity, timings, emission level and band."""
+        if user_input is not None:
+            values = {
+                key: value if key == CONF_BAND else float(value)
+                for key, value in user_input.items()
+            }
+            options = RunnerOptions.from_dict({**self.config_entry.options, **values})
+            return self.async_create_entry(data=options.to_dict())
+        current = {**RunnerOptions().to_dict(), **self.config_entry.options}
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, current),
+        )

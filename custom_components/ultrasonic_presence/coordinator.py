@@ -1,0 +1,263 @@
+"""Push-based coordinator: the engine's PresenceRunner feeds Home Assistant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+
+from .const import (
+    CONF_CALIBRATION,
+    CONF_SOURCE,
+    DOMAIN,
+    ERROR_AUTH_FAILED,
+    ISSUE_HEALTH,
+    LOGGER,
+    MIN_WRITE_INTERVAL,
+)
+from .uspd.audio.source import SourceError
+from .uspd.dsp.calibration import CalibrationResult
+from .uspd.runner import (
+    PresenceRunner,
+    RunnerOptions,
+    SensorState,
+    SourceSpec,
+    check_hardware,
+)
+
+type UltrasonicPresenceConfigEntry = ConfigEntry[UltrasonicPresenceCoordinator]
+
+
+def source_error_code(err: SourceError) -> str | None:
+    """Return the machine-readable code of a SourceError (None if it has none)."""
+    code = getattr(err, "code", None)
+    return code if isinstance(code, str) else None
+
+
+class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
+    """Own one PresenceRunner and hand its states to the entities.
+
+    The runner processes audio in its own worker thread and calls back from there;
+    the callbacks only hop onto the event loop. Updates that change occupancy, the
+    motion class or the emission switch are written at once; everything else (the
+    motion level and diagnostics) at most once per MIN_WRITE_INTERVAL.
+    """
+
+    config_entry: UltrasonicPresenceConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: UltrasonicPresenceConfigEntry) -> None:
+        """Read the source, calibration and options from the entry."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=None,
+        )
+        self.spec = SourceSpec.from_dict(entry.data[CONF_SOURCE])
+        self.calibration = CalibrationResult.from_dict(entry.data[CONF_CALIBRATION])
+        self.options = RunnerOptions.from_dict(dict(entry.options))
+        self.device_id: str = entry.unique_id or entry.entry_id
+        self.runner: PresenceRunner | None = None
+        self.unavailable_reason: str | None = None
+        self._stopped = False
+        self._pending: SensorState | None = None
+        self._last_write = 0.0
+        self._flush_unsub: CALLBACK_TYPE | None = None
+        self._flush_job = HassJob(self._async_flush, cancel_on_shutdown=True)
+        self._health_problem: str | None = None
+
+    @property
+    def issue_id(self) -> str:
+        """Repair issue id of this entry's health problem."""
+        return f"{ISSUE_HEALTH}_{self.config_entry.entry_id}"
+
+    async def async_start(self) -> None:
+        """Check the hardware, then start the runner's worker thread."""
+        try:
+            await self.hass.async_add_executor_job(check_hardware, self.spec)
+        except SourceError as err:
+            if source_error_code(err) == ERROR_AUTH_FAILED:
+                raise ConfigEntryAuthFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="auth_failed",
+                ) from err
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="hardware_unavailable",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        self.runner = PresenceRunner(
+            self.spec,
+            self.calibration,
+            self.options,
+            self._on_state,
+            self._on_availability,
+            on_calibrated=self._on_calibrated,
+        )
+        await self.hass.async_add_executor_job(self.runner.start)
+
+    async def async_stop(self) -> None:
+        """Stop the worker thread and drop anything still scheduled."""
+        self._stopped = True
+        if self._flush_unsub is not None:
+            self._flush_unsub()
+            self._flush_unsub = None
+        if self.runner is not None:
+            await self.hass.async_add_executor_job(self.runner.stop)
+        ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+
+    # -- worker thread side ---------------------------------------------------------
+
+    def _on_state(self, state: SensorState) -> None:
+        """Runner callback (worker thread): hop onto the event loop."""
+        self._call_soon(self.async_handle_state, state)
+
+    def _on_availability(self, available: bool, message: str | None) -> None:
+        """Runner callback (worker thread): hop onto the event loop."""
+        self._call_soon(self.async_handle_availability, available, message)
+
+    def _on_calibrated(self, calibration: CalibrationResult) -> None:
+        """Runner callback (worker thread): a recalibration finished."""
+        self._call_soon(self.async_handle_calibration, calibration)
+
+    def _call_soon(self, func: Any, *args: Any) -> None:
+        if self._stopped:
+            return
+        try:
+            self.hass.loop.call_soon_threadsafe(func, *args)
+        except RuntimeError:  # the loop is closing; nothing left to update
+            return
+
+    # -- event loop side ------------------------------------------------------------
+
+    @callback
+    def async_handle_state(self, state: SensorState) -> None:
+        """Take a new state; write it now or coalesce it (rate limit)."""
+        if self._stopped:
+            return
+        previous = self.data
+        urgent = (
+            previous is None
+            or not self.last_update_success
+            or state.occupied != previous.occupied
+            or state.motion_class != previous.motion_class
+            or state.emission_enabled != previous.emission_enabled
+        )
+        now = self.hass.loop.time()
+        if urgent or now - self._last_write >= MIN_WRITE_INTERVAL:
+            self._write(state, now)
+            return
+        self._pending = state
+        if self._flush_unsub is None:
+            self._flush_unsub = async_call_later(
+                self.hass, MIN_WRITE_INTERVAL - (now - self._last_write), self._flush_job
+            )
+
+    @callback
+    def _async_flush(self, _now: Any) -> None:
+        """Write the newest coalesced state."""
+        self._flush_unsub = None
+        if self._pending is not None and not self._stopped:
+            self._write(self._pending, self.hass.loop.time())
+
+    @callback
+    def _write(self, state: SensorState, now: float) -> None:
+        self._pending = None
+        if self._flush_unsub is not None:
+            self._flush_unsub()
+            self._flush_unsub = None
+        self._last_write = now
+        if self.unavailable_reason is not None:
+            self._log_back()
+        self.async_set_updated_data(state)
+        self._async_check_runner()
+
+    @callback
+    def async_handle_availability(self, available: bool, message: str | None) -> None:
+        """The source failed (or came back): entities follow, logged once each way."""
+        if self._stopped:
+            return
+        if available:
+            if self.unavailable_reason is not None:
+                self._log_back()
+                self.last_update_success = True
+                self.async_update_listeners()
+            return
+        reason = message or "unknown error"
+        if self.unavailable_reason is None:
+            LOGGER.warning("%s is unavailable: %s", self.config_entry.title, reason)
+        self.unavailable_reason = reason
+        self._pending = None
+        if self.last_update_success:
+            self.last_update_success = False
+            self.async_update_listeners()
+
+    def _log_back(self) -> None:
+        LOGGER.info("%s is available again", self.config_entry.title)
+        self.unavailable_reason = None
+
+    @callback
+    def _async_check_runner(self) -> None:
+        """Follow the runner's health problem and a changed calibration."""
+        runner = self.runner
+        if runner is None:
+            return
+        problem = runner.health_problem
+        if problem != self._health_problem:
+            self._health_problem = problem
+            if problem is None:
+                ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+            else:
+                ir.async_create_issue(
+                    self.hass,
+                    DOMAIN,
+                    self.issue_id,
+                    is_fixable=True,
+                    is_persistent=False,
+                    severity=ir.IssueSeverity.WARNING,
+                    translation_key=ISSUE_HEALTH,
+                    translation_placeholders={
+                        "title": self.config_entry.title,
+                        "problem": problem,
+                    },
+                    data={"entry_id": self.config_entry.entry_id},
+                )
+
+    @callback
+    def async_handle_calibration(self, calibration: CalibrationResult) -> None:
+        """Keep a new calibration in the entry so the next start uses it."""
+        if self._stopped:
+            return
+        LOGGER.info(
+            "%s recalibrated: carrier %.0f Hz at %.1f dBFS, SNR %.1f dB",
+            self.config_entry.title,
+            calibration.carrier_hz,
+            calibration.level_dbfs,
+            calibration.snr_db,
+        )
+        self.calibration = calibration
+        self.hass.config_entries.async_update_entry(
+            self.config_entry,
+            data={**self.config_entry.data, CONF_CALIBRATION: calibration.to_dict()},
+        )
+        self.async_update_listeners()
+
+    # -- actions ----------------------------------------------------------------------
+
+    def _require_runner(self) -> PresenceRunner:
+        assert self.runner is not None
+        return self.runner
+
+    async def async_set_emission(self, enabled: bool) -> None:
+        """Turn the ultrasonic emission on or off."""
+        await self.hass.async_add_executor_job(self._require_runner().set_emission_enabled, enabled)
+
+    async def async_recalibrate(self) -> None:
+        """Ask the runner to re-run calibration in its worker thread."""
+        await self.hass.async_add_executor_job(self._require_runner().request_recalibration)

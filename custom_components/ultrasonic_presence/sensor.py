@@ -1,0 +1,104 @@
+"""Diagnostic sensors of the Ultrasonic Presence integration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import override
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    PERCENTAGE,
+    SIGNAL_STRENGTH_DECIBELS,
+    EntityCategory,
+    UnitOfFrequency,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import UltrasonicPresenceConfigEntry
+from .entity import UltrasonicPresenceEntity
+from .uspd.runner import SensorState
+
+PARALLEL_UPDATES = 0
+
+UNIT_DBFS = "dBFS"
+
+
+@dataclass(kw_only=True, frozen=True)
+class UltrasonicPresenceSensorEntityDescription(SensorEntityDescription):
+    """Describes an Ultrasonic Presence sensor."""
+
+    value_fn: Callable[[SensorState], float | None]
+
+
+SENSORS: tuple[UltrasonicPresenceSensorEntityDescription, ...] = (
+    UltrasonicPresenceSensorEntityDescription(
+        key="motion_level",
+        translation_key="motion_level",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        suggested_display_precision=0,
+        value_fn=lambda state: state.motion_level,
+    ),
+    UltrasonicPresenceSensorEntityDescription(
+        key="carrier_frequency",
+        translation_key="carrier_frequency",
+        device_class=SensorDeviceClass.FREQUENCY,
+        native_unit_of_measurement=UnitOfFrequency.HERTZ,
+        suggested_unit_of_measurement=UnitOfFrequency.KILOHERTZ,
+        suggested_display_precision=2,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda state: state.carrier_hz,
+    ),
+    UltrasonicPresenceSensorEntityDescription(
+        key="snr",
+        translation_key="snr",
+        native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS,
+        suggested_display_precision=1,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda state: state.snr_db,
+    ),
+    UltrasonicPresenceSensorEntityDescription(
+        key="emission_level",
+        translation_key="emission_level",
+        native_unit_of_measurement=UNIT_DBFS,
+        suggested_display_precision=1,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        # None (unknown) while the emission is off or paused.
+        value_fn=lambda state: state.emission_level_dbfs,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: UltrasonicPresenceConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the diagnostic sensors."""
+    async_add_entities(
+        UltrasonicPresenceSensor(entry.runtime_data, description) for description in SENSORS
+    )
+
+
+class UltrasonicPresenceSensor(UltrasonicPresenceEntity, SensorEntity):
+    """A number the engine reports with every state."""
+
+    entity_description: UltrasonicPresenceSensorEntityDescription
+
+    @property
+    @override
+    def native_value(self) -> float | None:
+        """Return the current value."""
+        return self.entity_description.value_fn(self.coordinator.data)

@@ -1,0 +1,247 @@
+"""Fixtures for the Ultrasonic Presence integration tests."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Generator
+from dataclasses import replace
+from typing import Any
+from unittest.mock import AsyncMock, MagicMock, patch
+
+import numpy as np
+import pytest
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from . import fake_engine
+
+fake_engine.install()
+
+from custom_components.ultrasonic_presence.const import (  # noqa: E402
+    CONF_CALIBRATION,
+    CONF_SOURCE,
+    DOMAIN,
+    SIMULATED_PARAMS,
+)
+from custom_components.ultrasonic_presence.uspd.dsp.calibration import (  # noqa: E402
+    CalibrationResult,
+)
+from custom_components.ultrasonic_presence.uspd.runner import (  # noqa: E402
+    RunnerOptions,
+    SensorState,
+    SourceSpec,
+)
+
+INTEGRATION = "custom_components.ultrasonic_presence"
+
+SIM_SPEC = SourceSpec(kind="simulated", params=dict(SIMULATED_PARAMS))
+NODE_SPEC = SourceSpec(
+    kind="node", params={"host": "192.168.1.50", "port": 7355, "key": "old-secret"}
+)
+CALIBRATION = CalibrationResult(
+    carrier_hz=31250.0,
+    level_dbfs=-18.0,
+    snr_db=27.5,
+    response=[(20000.0, -30.0), (25000.0, -24.0), (31250.0, -18.0), (40000.0, -35.0)],
+    warnings=["Speaker response falls off above 35 kHz"],
+)
+
+BASE_STATE = SensorState(
+    t=12.5,
+    occupied=True,
+    motion_level=42.0,
+    motion_class="major",
+    carrier_hz=31250.0,
+    snr_db=27.5,
+    emission_level_dbfs=-18.0,
+    emission_enabled=True,
+    music_present=False,
+    reason="major motion (walking)",
+)
+
+
+def make_state(**changes: Any) -> SensorState:
+    """A SensorState like BASE_STATE with some fields changed."""
+    return replace(BASE_STATE, **changes)
+
+
+class FakeRunner:
+    """PresenceRunner stand-in with a real worker thread that delivers callbacks."""
+
+    instances: list[FakeRunner] = []  # noqa: RUF012
+
+    def __init__(
+        self,
+        spec: SourceSpec,
+        calibration: CalibrationResult,
+        options: RunnerOptions,
+        on_state: Callable[[SensorState], None],
+        on_availability: Callable[[bool, str | None], None],
+        *,
+        realtime: bool = True,
+        on_calibrated: Callable[[CalibrationResult], None] | None = None,
+    ) -> None:
+        """Record what the coordinator passed."""
+        self.spec = spec
+        self.calibration = calibration
+        self.options = options
+        self.on_state = on_state
+        self.on_availability = on_availability
+        self.on_calibrated = on_calibrated
+        self.realtime = realtime
+        self.runtime = "numpy"
+        self.health_problem: str | None = None
+        self.emission_enabled = True
+        self.recalibrations = 0
+        self.captured: list[float] = []
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        FakeRunner.instances.append(self)
+
+    def start(self) -> None:
+        """Start the worker thread."""
+        self._thread = threading.Thread(target=self._worker, name="fake-uspd")
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop and join the worker thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _worker(self) -> None:
+        while (job := self._queue.get()) is not None:
+            job()
+            self._queue.task_done()
+        self._queue.task_done()
+
+    def _from_thread(self, job: Callable[[], None]) -> None:
+        """Run job on the worker thread and wait until it ran."""
+        assert self._thread is not None, "runner not started"
+        self._queue.put(job)
+        self._queue.join()
+
+    def push_state(self, state: SensorState) -> None:
+        """Deliver a state from the worker thread."""
+        self._from_thread(lambda: self.on_state(state))
+
+    def push_availability(self, available: bool, message: str | None = None) -> None:
+        """Deliver an availability change from the worker thread."""
+        self._from_thread(lambda: self.on_availability(available, message))
+
+    def push_calibration(self, calibration: CalibrationResult) -> None:
+        """Finish a recalibration on the worker thread."""
+        self.calibration = calibration
+        assert self.on_calibrated is not None
+        self._from_thread(lambda: self.on_calibrated(calibration))  # type: ignore[misc]
+
+    def set_emission_enabled(self, enabled: bool) -> None:
+        """Record the emission switch."""
+        self.emission_enabled = enabled
+
+    def request_recalibration(self) -> None:
+        """Count recalibration requests."""
+        self.recalibrations += 1
+
+    def capture_features(self, seconds: float) -> np.ndarray:
+        """Return 20 feature frames per second."""
+        self.captured.append(seconds)
+        return np.ones((round(seconds * 20), 8), dtype=np.float32)
+
+    def statistics(self) -> dict[str, Any]:
+        """Recent decision statistics."""
+        return {"decisions": 250, "occupied_decisions": 100, "class_counts": {"major": 40}}
+
+
+@pytest.fixture
+def mock_config_entry() -> MockConfigEntry:
+    """A simulated-room entry."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Simulated room",
+        unique_id=SIM_SPEC.unique_id(),
+        data={CONF_SOURCE: SIM_SPEC.to_dict(), CONF_CALIBRATION: CALIBRATION.to_dict()},
+        options=RunnerOptions().to_dict(),
+        entry_id="01JSIMULATEDROOM0000000000",
+    )
+
+
+@pytest.fixture
+def node_config_entry() -> MockConfigEntry:
+    """A sensor-node entry."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Sensor node 192.168.1.50",
+        unique_id=NODE_SPEC.unique_id(),
+        data={CONF_SOURCE: NODE_SPEC.to_dict(), CONF_CALIBRATION: CALIBRATION.to_dict()},
+        options=RunnerOptions().to_dict(),
+        entry_id="01JSENSORNODE0000000000000",
+    )
+
+
+@pytest.fixture
+def mock_setup_entry() -> Generator[AsyncMock]:
+    """Keep config-flow tests from setting the entry up."""
+    with patch(f"{INTEGRATION}.async_setup_entry", return_value=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def mock_available_kinds() -> Generator[MagicMock]:
+    """Offer every source kind, whatever this engine build supports."""
+    with patch(
+        f"{INTEGRATION}.config_flow.available_kinds",
+        return_value=("simulated", "soundcard", "node"),
+    ) as mock:
+        yield mock
+
+
+@pytest.fixture
+def mock_check_hardware() -> Generator[MagicMock]:
+    """check_hardware, patched where the flow and the coordinator use it."""
+    with (
+        patch(f"{INTEGRATION}.coordinator.check_hardware", return_value=None) as mock,
+        patch(f"{INTEGRATION}.config_flow.check_hardware", new=mock),
+    ):
+        yield mock
+
+
+@pytest.fixture
+def mock_run_calibration() -> Generator[MagicMock]:
+    """run_calibration returning CALIBRATION."""
+    with patch(f"{INTEGRATION}.config_flow.run_calibration", return_value=CALIBRATION) as mock:
+        yield mock
+
+
+@pytest.fixture
+def mock_runner() -> Generator[type[FakeRunner]]:
+    """PresenceRunner replaced by FakeRunner; the class keeps its instances."""
+    FakeRunner.instances = []
+    with patch(f"{INTEGRATION}.coordinator.PresenceRunner", FakeRunner):
+        yield FakeRunner
+    for runner in FakeRunner.instances:
+        runner.stop()
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_check_hardware: MagicMock,
+    mock_runner: type[FakeRunner],
+) -> MockConfigEntry:
+    """Set the simulated-room entry up and deliver a first state."""
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    mock_runner.instances[-1].push_state(BASE_STATE)
+    await hass.async_block_till_done()
+    return mock_config_entry
+
+
+@pytest.fixture
+def runner(init_integration: MockConfigEntry, mock_runner: type[FakeRunner]) -> FakeRunner:
+    """The running FakeRunner of init_integration."""
+    return mock_runner.instances[-1]

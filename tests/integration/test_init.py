@@ -1,0 +1,199 @@
+"""Setup, unload, availability and rate limiting of the Ultrasonic Presence integration."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from unittest.mock import MagicMock
+
+import pytest
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.ultrasonic_presence.const import CONF_CALIBRATION, DOMAIN
+from custom_components.ultrasonic_presence.uspd.audio.source import SourceError
+from custom_components.ultrasonic_presence.uspd.dsp.calibration import CalibrationResult
+
+from .conftest import CALIBRATION, FakeRunner, make_state
+
+OCCUPANCY = "binary_sensor.simulated_room_occupancy"
+SNR = "sensor.simulated_room_signal_to_noise_ratio"
+
+
+async def test_setup_and_unload(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_runner: type[FakeRunner],
+) -> None:
+    """The runner runs while loaded; unloading stops it and leaves no thread behind."""
+    runner = mock_runner.instances[-1]
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert runner.spec.unique_id() == init_integration.unique_id
+    assert runner.calibration == CALIBRATION
+    assert hass.states.get(OCCUPANCY).state == STATE_ON
+    assert any(t.name == "fake-uspd" for t in threading.enumerate())
+
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.NOT_LOADED
+    assert not any(t.name == "fake-uspd" for t in threading.enumerate())
+    assert hass.states.get(OCCUPANCY).state == STATE_UNAVAILABLE
+
+    # A late callback from a dying worker is dropped, not applied.
+    runner.on_state(make_state(occupied=False))
+    await hass.async_block_till_done()
+    assert hass.states.get(OCCUPANCY).state == STATE_UNAVAILABLE
+
+
+@pytest.mark.parametrize(
+    ("code", "state"),
+    [
+        ("device_not_found", ConfigEntryState.SETUP_RETRY),
+        ("disconnected", ConfigEntryState.SETUP_RETRY),
+        ("auth_failed", ConfigEntryState.SETUP_ERROR),
+    ],
+)
+async def test_setup_hardware_missing(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_check_hardware: MagicMock,
+    mock_runner: type[FakeRunner],
+    code: str,
+    state: ConfigEntryState,
+) -> None:
+    """Missing hardware retries later; a refused node key starts reauthentication."""
+    mock_check_hardware.side_effect = SourceError("no such card", code)
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert mock_config_entry.state is state
+    assert not mock_runner.instances
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    if code == "auth_failed":
+        assert flows[0]["context"]["source"] == SOURCE_REAUTH
+    else:
+        assert not flows
+        assert "no such card" in (mock_config_entry.reason or "")
+
+
+async def test_unavailable_and_recovery(
+    hass: HomeAssistant,
+    runner: FakeRunner,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Source failure → unavailable (logged once) → back by itself (logged once)."""
+    caplog.set_level(logging.INFO)
+    runner.push_availability(False, "sound card unplugged")
+    runner.push_availability(False, "sound card unplugged")
+    await hass.async_block_till_done()
+    assert hass.states.get(OCCUPANCY).state == STATE_UNAVAILABLE
+    assert hass.states.get(SNR).state == STATE_UNAVAILABLE
+    assert caplog.text.count("is unavailable: sound card unplugged") == 1
+
+    # States are ignored by nobody: the first one after a failure makes it available.
+    runner.push_availability(True)
+    await hass.async_block_till_done()
+    assert hass.states.get(OCCUPANCY).state == STATE_ON
+    assert caplog.text.count("is available again") == 1
+
+    runner.push_availability(True)
+    runner.push_availability(False, None)
+    await hass.async_block_till_done()
+    assert hass.states.get(OCCUPANCY).state == STATE_UNAVAILABLE
+    assert "is unavailable: unknown error" in caplog.text
+    runner.push_state(make_state(occupied=False))
+    await hass.async_block_till_done()
+    assert hass.states.get(OCCUPANCY).state == STATE_OFF
+    assert caplog.text.count("is available again") == 2
+
+
+async def test_rate_limit(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    runner: FakeRunner,
+) -> None:
+    """Occupancy changes are written at once; other updates at most once a second."""
+    runner.push_state(make_state(snr_db=20.0))
+    await hass.async_block_till_done()
+    assert hass.states.get(SNR).state == "27.5"
+
+    runner.push_state(make_state(snr_db=21.0))
+    await hass.async_block_till_done()
+    assert hass.states.get(SNR).state == "27.5"
+
+    freezer.tick(timedelta(seconds=1.5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(SNR).state == "21.0"
+
+    # Occupancy change: immediate, and it carries the newest numbers along.
+    runner.push_state(make_state(snr_db=22.0))
+    runner.push_state(make_state(occupied=False, motion_class="none", snr_db=23.0))
+    await hass.async_block_till_done()
+    assert hass.states.get(OCCUPANCY).state == STATE_OFF
+    assert hass.states.get(SNR).state == "23.0"
+
+    # Nothing pending any more: the timer does not write an old state.
+    freezer.tick(timedelta(seconds=1.5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(SNR).state == "23.0"
+
+
+async def test_health_issue(
+    hass: HomeAssistant,
+    runner: FakeRunner,
+    issue_registry: ir.IssueRegistry,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A health problem raises a repair issue that clears when fixed."""
+    issue_id = f"health_problem_{init_integration.entry_id}"
+    runner.health_problem = "carrier SNR dropped below 6 dB"
+    runner.push_state(make_state(occupied=False))
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "health_problem"
+    assert issue.translation_placeholders == {
+        "title": "Simulated room",
+        "problem": "carrier SNR dropped below 6 dB",
+    }
+
+    runner.health_problem = None
+    runner.push_state(make_state(occupied=True))
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+    runner.health_problem = "microphone 2 silent"
+    runner.push_state(make_state(occupied=False))
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    # Unloading clears it (the next start checks again).
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_recalibration_is_stored(
+    hass: HomeAssistant,
+    runner: FakeRunner,
+    init_integration: MockConfigEntry,
+) -> None:
+    """A finished recalibration lands in the entry data (no reload)."""
+    new = CalibrationResult(
+        carrier_hz=27000.0, level_dbfs=-24.0, snr_db=30.0, response=[], warnings=[]
+    )
+    runner.push_calibration(new)
+    await hass.async_block_till_done()
+    assert init_integration.data[CONF_CALIBRATION] == new.to_dict()
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert init_integration.runtime_data.runner is runner
