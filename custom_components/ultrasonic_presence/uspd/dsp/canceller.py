@@ -1,0 +1,194 @@
+"""Multi-mic music-distortion canceller: a spatial null toward the device's own speaker.
+
+Bass playback makes the loudspeaker amplitude- and phase-modulate the ultrasonic
+carrier [Purifi force-factor AM; Moir 1976 / Lebrun & Hélie 2020 Doppler FM]; the
+sidebands (≈ -10 dBc at 1 mm excursion, 30–300 Hz off the carrier) land in the walking
+Doppler band. They leave the speaker, so they reach every mic through the carrier's
+own paths, while body echoes arrive from the person's direction. Amazon removes them
+with "the different magnitude and phase of distortion and motion features at different
+microphones" [Echo article; US11564036]. Here:
+
+* spectra arrive already divided, per mic, by that mic's complex carrier amplitude, so
+  speaker-borne components have the steering vector d ≈ (1, …, 1)/√M;
+* d is refined per mic with a gain, phase and delay, d_m(f) = g_m e^{j(φ_m - 2π f τ_m)},
+  fitted to frames where music is detected (the direct-path delay differs per mic, so
+  the ratio at f0 + 300 Hz is not exactly the ratio at f0);
+* each Doppler bin X is projected onto the orthogonal complement of d: the residual
+  keeps (M-1)/M of spatially white noise and, on average, of motion, so it is rescaled
+  by M/(M-1) to keep levels comparable with a single mic.
+
+With one mic there is no spatial null: spectra pass through and a music flag (sidebands
+mirrored around the carrier) tells the detector its sensitivity is reduced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+ComplexArray = npt.NDArray[np.complex128]
+BoolArray = npt.NDArray[np.bool_]
+
+# Speaker-coherent power this far above what uncorrelated noise gives → music.
+MUSIC_COHERENCE_DB = 9.0
+# One mic: mirrored-sideband symmetry above this (noise gives ≈ 1/3) → music.
+MUSIC_SYMMETRY = 0.7
+# Steering refit period in frames, on a global schedule (chunking-invariant).
+REFIT_FRAMES = 10
+# Memory of the steering statistics, in refit periods.
+STEERING_MEMORY = 6.0
+# Largest plausible inter-mic direct-path delay difference (≈ 10 cm / c).
+MAX_DELAY_S = 3e-4
+_TINY = 1e-30
+
+
+@dataclass(frozen=True)
+class CancellerOutput:
+    """Per-frame canceller results; PSDs are per Hz, relative to the carrier power."""
+
+    residual_psd: FloatArray  # (frames, bins): motion + noise, mic average, rescaled
+    removed_psd: FloatArray  # (frames, bins): speaker-coherent part taken out
+    music: BoolArray  # (frames,): music distortion detected
+    sensitivity_reduced: BoolArray  # (frames,): music present but could not be removed
+    music_level_db: FloatArray  # (frames,): removed Doppler-band power, dBc
+    residual_level_db: FloatArray  # (frames,): residual Doppler-band power, dBc
+
+
+class DistortionCanceller:
+    """Streaming per-frame spatial projection; state = the fitted speaker steering model."""
+
+    def __init__(
+        self,
+        channels: int,
+        freqs_hz: FloatArray,
+        band: BoolArray,
+        bin_hz: float,
+        *,
+        enabled: bool = True,
+    ) -> None:
+        self.channels = channels
+        self.enabled = enabled and channels > 1
+        self._freqs = np.asarray(freqs_hz, dtype=np.float64)
+        self._band = np.asarray(band, dtype=np.bool_)
+        self._bin_hz = bin_hz
+        # Mirror index: bin at -f for each bin at +f (FFT order).
+        n = self._freqs.size
+        self._mirror = (-np.arange(n)) % n
+        self.gain = np.ones(channels)
+        self.phase = np.zeros(channels)
+        self.delay_s = np.zeros(channels)
+        self._cross = np.zeros((channels, n), dtype=np.complex128)
+        self._beam_power = np.zeros(n)
+        self._frame_index = 0
+        self._steering = self._build_steering()
+
+    def _build_steering(self) -> ComplexArray:
+        """Unit-norm d_m(f) per bin, shape (mics, bins)."""
+        d = (self.gain * np.exp(1j * self.phase))[:, None] * np.exp(
+            -2j * np.pi * self.delay_s[:, None] * self._freqs[None, :]
+        )
+        norm = np.sqrt(np.sum(np.abs(d) ** 2, axis=0, keepdims=True))
+        steering: ComplexArray = d / norm
+        return steering
+
+    def process(self, spectra: ComplexArray, learn: BoolArray | None = None) -> CancellerOutput:
+        """Cancel distortion in normalised spectra (frames, mics, bins), PSD-scaled.
+
+        `learn` (frames,) marks frames the steering model may adapt to (default: all).
+        """
+        frames = spectra.shape[0]
+        if learn is None:
+            learn = np.ones(frames, dtype=np.bool_)
+        parts: list[tuple[FloatArray, FloatArray, BoolArray]] = []
+        start = 0
+        while start < frames:
+            # Split where the global frame index crosses a refit boundary.
+            room = REFIT_FRAMES - self._frame_index % REFIT_FRAMES
+            stop = min(frames, start + room)
+            parts.append(self._process_segment(spectra[start:stop], learn[start:stop]))
+            self._frame_index += stop - start
+            if self._frame_index % REFIT_FRAMES == 0 and self.enabled:
+                self._refit()
+            start = stop
+        if parts:
+            residual = np.concatenate([p[0] for p in parts])
+            removed = np.concatenate([p[1] for p in parts])
+            music = np.concatenate([p[2] for p in parts])
+        else:
+            residual = np.zeros((0, self._freqs.size))
+            removed = np.zeros((0, self._freqs.size))
+            music = np.zeros(0, dtype=np.bool_)
+        band_power = self._bin_hz * np.sum(residual[:, self._band], axis=1)
+        removed_power = self._bin_hz * np.sum(removed[:, self._band], axis=1)
+        return CancellerOutput(
+            residual_psd=residual,
+            removed_psd=removed,
+            music=music,
+            sensitivity_reduced=music & (not self.enabled),
+            music_level_db=10.0 * np.log10(removed_power + _TINY),
+            residual_level_db=10.0 * np.log10(band_power + _TINY),
+        )
+
+    def _process_segment(
+        self, x: ComplexArray, learn: BoolArray
+    ) -> tuple[FloatArray, FloatArray, BoolArray]:
+        """Project one segment with the current steering (vectorised over frames)."""
+        m = self.channels
+        total = np.mean(np.abs(x) ** 2, axis=1)  # per-mic average PSD (frames, bins)
+        if not self.enabled:
+            return total, np.zeros_like(total), self._mono_music(total)
+        beam = np.einsum("mk,fmk->fk", self._steering.conj(), x)  # d^H X
+        speaker = np.abs(beam) ** 2 / m  # per-mic power of the speaker-borne part
+        residual = np.maximum(total - speaker, 0.0) * (m / (m - 1))
+        band = self._band
+        coherent = np.sum(speaker[:, band], axis=1)
+        other = np.sum(residual[:, band], axis=1) / m  # what noise alone would put in `speaker`
+        music = coherent > other * 10.0 ** (MUSIC_COHERENCE_DB / 10.0)
+        if np.any(music & learn):
+            weights = (music & learn)[:, None] & band[None, :]
+            self._cross += np.einsum("fmk,fk->mk", x, np.where(weights, beam.conj(), 0.0))
+            self._beam_power += np.sum(np.where(weights, np.abs(beam) ** 2, 0.0), axis=0)
+        return residual, speaker, music
+
+    def _mono_music(self, psd: FloatArray) -> BoolArray:
+        """One mic: music sidebands are mirrored around the carrier, motion mostly is not."""
+        band = self._band
+        mirrored = psd[:, self._mirror]
+        low = np.sum(np.minimum(psd, mirrored)[:, band], axis=1)
+        high = np.sum(np.maximum(psd, mirrored)[:, band], axis=1)
+        symmetric: BoolArray = low > MUSIC_SYMMETRY * high
+        # Noise alone is rarely that symmetric, but an empty band is: require structure.
+        peak = np.max(psd[:, band], axis=1)
+        structured: BoolArray = peak > 30.0 * np.median(psd[:, band], axis=1)
+        return symmetric & structured
+
+    def _refit(self) -> None:
+        """Fit gain, phase and delay per mic (relative to mic 0) to music cross-spectra."""
+        weight = self._beam_power
+        used = weight > _TINY
+        if not np.any(used):
+            return
+        # E[X_m b*] / E[|b|²] ∝ the true speaker steering vector, whatever d was used.
+        ratio = self._cross[:, used] / weight[used][None, :]
+        relative = ratio * np.conj(ratio[0])[None, :]
+        f = self._freqs[used]
+        sw = np.sqrt(weight[used])
+        design = np.stack([np.ones_like(f), -2.0 * np.pi * f], axis=1) * sw[:, None]
+        self.gain[0], self.phase[0], self.delay_s[0] = 1.0, 0.0, 0.0  # the reference
+        for mic in range(1, self.channels):
+            solution, *_ = np.linalg.lstsq(design, np.angle(relative[mic]) * sw, rcond=None)
+            self.phase[mic] = float(solution[0])
+            self.delay_s[mic] = float(np.clip(solution[1], -MAX_DELAY_S, MAX_DELAY_S))
+            log_ratio = np.log(np.abs(ratio[mic]) + _TINY) - np.log(np.abs(ratio[0]) + _TINY)
+            self.gain[mic] = float(np.exp(np.sum(sw**2 * log_ratio) / np.sum(sw**2)))
+        # The common gain, phase and delay are irrelevant to the projection: pin them.
+        self.gain /= np.exp(np.mean(np.log(self.gain)))
+        self.phase -= np.mean(self.phase)
+        self.delay_s -= np.mean(self.delay_s)
+        self._steering = self._build_steering()
+        decay = np.exp(-1.0 / STEERING_MEMORY)
+        self._cross *= decay
+        self._beam_power *= decay

@@ -1,0 +1,278 @@
+"""Doppler spectrogram features on a radial-velocity axis: the classifier's input contract.
+
+Per hop (FRAME_HOP_S) one frame of N_BINS × N_PLANES values, in dB re the carrier
+power per Hz (dBc/Hz), on a fixed radial-velocity axis v = Δf·c / (2·f0), so the same
+network serves 18 kHz and 45 kHz carriers and any emission level or mic gain.
+
+Chain per frame: the complex baseband is high-passed (DC notch, STATIC_CORNER_HZ) to
+drop the direct path, static reflections and slow drift; each mic is divided by its own
+complex carrier amplitude (normalisation, and the steering reference of the music
+canceller); a Hann window of WINDOW_S gives ≈ 1/WINDOW_S = 5 Hz bins (minor motion at
+0.1 m/s is only 12–26 Hz [physics notes]); the music canceller projects out
+speaker-borne sidebands; mics are averaged; FFT power is integrated onto velocity bins.
+
+Velocity axis: 32 bins per sign from V_MIN_MPS (clutter exclusion, 4–12 Hz at
+18–45 kHz) to V_MAX_MPS, sinh-warped: ≈ 0.04 m/s wide near zero (minor motion,
+breathing-free), ≈ 0.37 m/s at 4 m/s (limbs: ankle peaks 4.65 m/s [Boulic 1990]).
+Negative velocity = receding (down-shifted), positive = approaching.
+
+Contract (FEATURE_SHAPE = (CONTEXT_FRAMES, N_BINS, N_PLANES) = (24, 64, 2)): the
+classifier sees the last 1.2 s, one decision per 50 ms hop. Plane 0 = motion (residual
+after the canceller), plane 1 = removed speaker-borne distortion (music); both clipped
+to [FEATURE_FLOOR_DB, FEATURE_CEIL_DB]; `scale_features` maps them to [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import signal
+
+from .canceller import DistortionCanceller
+from .physics import speed_of_sound
+
+FloatArray = npt.NDArray[np.float64]
+Float32Array = npt.NDArray[np.float32]
+ComplexArray = npt.NDArray[np.complex128]
+BoolArray = npt.NDArray[np.bool_]
+
+FRAME_HOP_S = 0.05
+WINDOW_S = 0.2
+N_FFT = 1024
+V_MIN_MPS = 0.05
+V_MAX_MPS = 4.0
+BINS_PER_SIGN = 32
+N_BINS = 2 * BINS_PER_SIGN
+VELOCITY_WARP = 3.0
+PLANE_MOTION = 0
+PLANE_MUSIC = 1
+N_PLANES = 2
+CONTEXT_FRAMES = 24
+FEATURE_SHAPE = (CONTEXT_FRAMES, N_BINS, N_PLANES)
+FEATURE_FLOOR_DB = -160.0
+FEATURE_CEIL_DB = -40.0
+STATIC_CORNER_HZ = 1.0
+# Below this carrier amplitude (dBFS peak) the emitter is off or the path is broken.
+MIN_CARRIER_DBFS = -120.0
+# After start-up or a carrier level jump the DC notch rings (τ = 1/(2π·corner) = 0.16 s):
+# frames are marked unsettled for this long and the canceller does not learn from them.
+SETTLE_S = 1.0
+CARRIER_JUMP_DB = 1.0
+
+
+def velocity_edges() -> FloatArray:
+    """The N_BINS + 1 bin edges in m/s, ascending, with the (-V_MIN, V_MIN) gap at 0."""
+    u = np.linspace(0.0, 1.0, BINS_PER_SIGN + 1)
+    positive = V_MIN_MPS + (V_MAX_MPS - V_MIN_MPS) * np.sinh(VELOCITY_WARP * u) / math.sinh(
+        VELOCITY_WARP
+    )
+    edges: FloatArray = np.concatenate([-positive[::-1], positive])
+    return edges
+
+
+def velocity_centers() -> FloatArray:
+    """Bin centres in m/s, shape (N_BINS,) (the gap interval is not a bin)."""
+    edges = velocity_edges()
+    lower = np.concatenate([edges[:BINS_PER_SIGN], edges[BINS_PER_SIGN + 1 : -1]])
+    upper = np.concatenate([edges[1 : BINS_PER_SIGN + 1], edges[BINS_PER_SIGN + 2 :]])
+    centers: FloatArray = (lower + upper) / 2.0
+    return centers
+
+
+def scale_features(features_db: npt.ArrayLike) -> Float32Array:
+    """Map dBc/Hz features to [0, 1] for the network input."""
+    x = (np.asarray(features_db, dtype=np.float32) - FEATURE_FLOOR_DB) / (
+        FEATURE_CEIL_DB - FEATURE_FLOOR_DB
+    )
+    scaled: Float32Array = np.clip(x, 0.0, 1.0)
+    return scaled
+
+
+def pooling_matrix(freqs_hz: FloatArray, bin_hz: float, carrier_hz: float, c: float) -> FloatArray:
+    """(N_BINS, n_fft) weights averaging FFT PSD over each velocity bin's Doppler span."""
+    edges_hz = velocity_edges() * 2.0 * carrier_hz / c
+    lower = np.concatenate([edges_hz[:BINS_PER_SIGN], edges_hz[BINS_PER_SIGN + 1 : -1]])
+    upper = np.concatenate([edges_hz[1 : BINS_PER_SIGN + 1], edges_hz[BINS_PER_SIGN + 2 :]])
+    cell_lo = freqs_hz - bin_hz / 2.0
+    cell_hi = freqs_hz + bin_hz / 2.0
+    overlap = np.clip(
+        np.minimum(upper[:, None], cell_hi[None, :]) - np.maximum(lower[:, None], cell_lo[None, :]),
+        0.0,
+        None,
+    )
+    weights: FloatArray = overlap / (upper - lower)[:, None]
+    return weights
+
+
+@dataclass(frozen=True)
+class FeatureFrames:
+    """Frames completed by one `process` call (n = number of new frames)."""
+
+    features: Float32Array  # (n, N_BINS, N_PLANES) dBc/Hz, clipped
+    carrier: ComplexArray  # (n, mics) complex carrier amplitude (|c| = peak, full scale 1)
+    carrier_ok: BoolArray  # (n,) carrier above MIN_CARRIER_DBFS on every mic
+    settled: BoolArray  # (n,) clutter filter settled (not within SETTLE_S of a carrier jump)
+    music: BoolArray  # (n,) music distortion detected
+    sensitivity_reduced: BoolArray  # (n,) music present that the canceller cannot remove
+    music_level_db: FloatArray  # (n,) removed Doppler-band power, dBc
+    residual_level_db: FloatArray  # (n,) Doppler-band power after cancelling, dBc
+
+    @staticmethod
+    def concatenate(parts: list[FeatureFrames], channels: int) -> FeatureFrames:
+        """Join consecutive results (e.g. for offline analysis)."""
+        if not parts:
+            return empty_frames(channels)
+        return FeatureFrames(
+            features=np.concatenate([p.features for p in parts]),
+            carrier=np.concatenate([p.carrier for p in parts]),
+            carrier_ok=np.concatenate([p.carrier_ok for p in parts]),
+            settled=np.concatenate([p.settled for p in parts]),
+            music=np.concatenate([p.music for p in parts]),
+            sensitivity_reduced=np.concatenate([p.sensitivity_reduced for p in parts]),
+            music_level_db=np.concatenate([p.music_level_db for p in parts]),
+            residual_level_db=np.concatenate([p.residual_level_db for p in parts]),
+        )
+
+
+def empty_frames(channels: int) -> FeatureFrames:
+    """A result holding no frames."""
+    return FeatureFrames(
+        features=np.zeros((0, N_BINS, N_PLANES), dtype=np.float32),
+        carrier=np.zeros((0, channels), dtype=np.complex128),
+        carrier_ok=np.zeros(0, dtype=np.bool_),
+        settled=np.zeros(0, dtype=np.bool_),
+        music=np.zeros(0, dtype=np.bool_),
+        sensitivity_reduced=np.zeros(0, dtype=np.bool_),
+        music_level_db=np.zeros(0),
+        residual_level_db=np.zeros(0),
+    )
+
+
+class FeatureExtractor:
+    """Streaming baseband → feature frames (chunking-invariant, zero prehistory)."""
+
+    def __init__(
+        self,
+        baseband_rate: float,
+        carrier_hz: float,
+        channels: int,
+        *,
+        temperature_c: float = 20.0,
+        cancel_distortion: bool = True,
+    ) -> None:
+        self.rate = float(baseband_rate)
+        self.channels = channels
+        self.hop = round(FRAME_HOP_S * self.rate)
+        self.window_len = round(WINDOW_S / FRAME_HOP_S) * self.hop
+        if self.window_len > N_FFT:
+            raise ValueError(f"baseband rate {baseband_rate} Hz too high for N_FFT={N_FFT}")
+        self.frame_hop_s = self.hop / self.rate
+        window = signal.windows.hann(self.window_len, sym=False)
+        self._window = window
+        self._carrier_weights = window / window.sum()
+        self._psd_scale = 1.0 / (self.rate * np.sum(window**2))
+        self.bin_hz = self.rate / N_FFT
+        freqs: FloatArray = np.fft.fftfreq(N_FFT, 1.0 / self.rate).astype(np.float64)
+        pool = pooling_matrix(freqs, self.bin_hz, carrier_hz, speed_of_sound(temperature_c))
+        used = np.flatnonzero(np.any(pool > 0, axis=0))
+        if np.max(np.abs(freqs[used])) > 0.45 * self.rate:
+            raise ValueError("velocity range exceeds the baseband bandwidth")
+        self._used = used  # FFT bins inside ±V_MAX: the only ones computed further
+        self._pool_t = np.ascontiguousarray(pool[:, used].T)
+        self.canceller = DistortionCanceller(
+            channels,
+            freqs[used],
+            np.ones(used.size, dtype=np.bool_),
+            self.bin_hz,
+            enabled=cancel_distortion,
+        )
+        r = 1.0 - 2.0 * math.pi * STATIC_CORNER_HZ / self.rate
+        self._hp_b = np.array([1.0, -1.0]) * (1.0 + r) / 2.0
+        self._hp_a = np.array([1.0, -r])
+        self._hp_zi: ComplexArray | None = None  # set from the first sample: no start-up step
+        keep = self.window_len - self.hop
+        self._settle_frames = round(SETTLE_S / self.frame_hop_s)
+        self._unsettled_left = self._settle_frames
+        self._last_level_db = np.full(channels, -400.0)
+        self._raw_tail = np.zeros((keep, channels), dtype=np.complex128)
+        self._hp_tail = np.zeros((keep, channels), dtype=np.complex128)
+
+    def process(self, baseband: ComplexArray) -> FeatureFrames:
+        """Consume baseband (n, mics); return the frames completed by it."""
+        x = np.asarray(baseband, dtype=np.complex128)
+        if x.shape[0] == 0:
+            return empty_frames(self.channels)
+        if self._hp_zi is None:
+            self._hp_zi = signal.lfilter_zi(self._hp_b, self._hp_a)[:, None] * x[:1]
+        hp, self._hp_zi = signal.lfilter(self._hp_b, self._hp_a, x, axis=0, zi=self._hp_zi)
+        raw = np.concatenate([self._raw_tail, x])
+        high = np.concatenate([self._hp_tail, hp])
+        keep = self.window_len - self.hop
+        n_frames = (raw.shape[0] - keep) // self.hop
+        consumed = n_frames * self.hop
+        self._raw_tail = raw[consumed : consumed + keep].copy()
+        self._hp_tail = high[consumed : consumed + keep].copy()
+        if n_frames == 0:
+            return empty_frames(self.channels)
+        # Frames: (n, window, mics) views over the buffers.
+        starts = np.arange(n_frames) * self.hop
+        idx = starts[:, None] + np.arange(self.window_len)[None, :]
+        carrier = np.einsum("fwm,w->fm", raw[idx], self._carrier_weights)
+        level = np.abs(carrier)
+        carrier_ok = np.all(level > 10.0 ** (MIN_CARRIER_DBFS / 20.0), axis=1)
+        settled = self._settled(level)
+        safe = np.where(level > 0, carrier, 1.0)
+        segments = high[idx] * self._window[None, :, None] / safe[:, None, :]
+        spectra = np.fft.fft(segments, n=N_FFT, axis=1)[:, self._used, :]
+        spectra = np.transpose(spectra, (0, 2, 1)) * math.sqrt(self._psd_scale)
+        out = self.canceller.process(spectra, settled & carrier_ok)
+        planes = np.stack([out.residual_psd @ self._pool_t, out.removed_psd @ self._pool_t], -1)
+        db = 10.0 * np.log10(np.maximum(planes, 10.0 ** (FEATURE_FLOOR_DB / 10.0)))
+        db = np.minimum(db, FEATURE_CEIL_DB)
+        db[~carrier_ok] = FEATURE_FLOOR_DB
+        return FeatureFrames(
+            features=db.astype(np.float32),
+            carrier=carrier,
+            carrier_ok=carrier_ok,
+            settled=settled,
+            music=out.music & carrier_ok & settled,
+            sensitivity_reduced=out.sensitivity_reduced & carrier_ok & settled,
+            music_level_db=out.music_level_db,
+            residual_level_db=out.residual_level_db,
+        )
+
+    def _settled(self, level: FloatArray) -> BoolArray:
+        """Per frame: False within SETTLE_S of start-up or of a carrier level jump."""
+        level_db = 20.0 * np.log10(np.maximum(level, 1e-20))
+        settled = np.ones(level.shape[0], dtype=np.bool_)
+        for i, frame_db in enumerate(level_db):
+            if np.max(np.abs(frame_db - self._last_level_db)) > CARRIER_JUMP_DB:
+                self._unsettled_left = self._settle_frames
+            self._last_level_db = frame_db
+            if self._unsettled_left > 0:
+                settled[i] = False
+                self._unsettled_left -= 1
+        return settled
+
+
+class ContextWindow:
+    """Rolling (CONTEXT_FRAMES, N_BINS, N_PLANES) tensor: the classifier's input."""
+
+    def __init__(self) -> None:
+        self._buffer = np.full(FEATURE_SHAPE, FEATURE_FLOOR_DB, dtype=np.float32)
+        self.frames_seen = 0
+
+    def push(self, frame: npt.ArrayLike) -> Float32Array:
+        """Append one (N_BINS, N_PLANES) frame; return the current tensor (a copy)."""
+        self._buffer = np.roll(self._buffer, -1, axis=0)
+        self._buffer[-1] = np.asarray(frame, dtype=np.float32)
+        self.frames_seen += 1
+        return self._buffer.copy()
+
+    @property
+    def full(self) -> bool:
+        """True once CONTEXT_FRAMES real frames have been seen."""
+        return self.frames_seen >= CONTEXT_FRAMES
