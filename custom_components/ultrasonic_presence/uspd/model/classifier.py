@@ -1,0 +1,219 @@
+"""The motion classifier: one int8 .tflite, run by LiteRT if importable, else numpy.
+
+Why two runtimes: LiteRT (ai_edge_litert) is the fast, canonical interpreter but only
+has glibc wheels; Home Assistant OS is Alpine (musl), where our numpy executor runs
+the *same* file with the same integer arithmetic. Both see identical int8 inputs —
+quantisation of the float features happens here, from the model's own scale and
+zero point — so their int8 outputs agree (tests/engine/test_model_agreement.py).
+
+The shipped model outputs int8 *logits*; probabilities are a float softmax of the
+dequantised logits, so the detector gets smooth probabilities instead of 1/256 steps.
+A model ending in SOFTMAX is also accepted (its output is dequantised and renormalised).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from .flatbuffer import Graph, ModelError, read_graph
+
+# Output order of the shipped model (the detector's MotionClass follows it).
+CLASS_NAMES: tuple[str, ...] = ("none", "major", "minor", "non_human")
+DEFAULT_MODEL_PATH = Path(__file__).with_name("presence.tflite")
+
+Runtime = Literal["litert", "numpy"]
+Prefer = Literal["auto", "litert", "numpy"]
+F32 = npt.NDArray[np.float32]
+Int8Array = npt.NDArray[np.int8]
+
+
+class _Backend(Protocol):
+    def invoke(self, x: Int8Array) -> Int8Array:
+        """int8 batch (N, *input_shape) → int8 batch (N, n_outputs)."""
+        ...
+
+
+class _NumpyBackend:
+    def __init__(self, graph: Graph) -> None:
+        from .executor import NumpyExecutor
+
+        self.executor = NumpyExecutor(graph)
+
+    def invoke(self, x: Int8Array) -> Int8Array:
+        return self.executor.run(x)[0]
+
+
+def litert_available() -> bool:
+    """True when ai_edge_litert can be imported (glibc platforms with the wheel)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class _LiteRTBackend:
+    def __init__(self, content: bytes, *, reference_kernels: bool, num_threads: int) -> None:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        resolver = OpResolverType.BUILTIN_REF if reference_kernels else OpResolverType.AUTO
+        try:
+            self.interpreter: Any = Interpreter(
+                model_content=content,
+                num_threads=num_threads,
+                experimental_op_resolver_type=resolver,
+            )
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as err:
+            raise ModelError(f"LiteRT cannot load the model: {err}") from err
+        self.input_index = int(self.interpreter.get_input_details()[0]["index"])
+        self.output_index = int(self.interpreter.get_output_details()[0]["index"])
+
+    def invoke(self, x: Int8Array) -> Int8Array:
+        outs = []
+        for row in x:
+            self.interpreter.set_tensor(self.input_index, row[np.newaxis])
+            self.interpreter.invoke()
+            outs.append(np.array(self.interpreter.get_tensor(self.output_index)[0]))
+        return np.stack(outs).astype(np.int8)
+
+
+class Classifier:
+    """Feature window(s) → class probabilities. Thread-compatible, not thread-safe."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        backend: _Backend,
+        runtime: Runtime,
+        class_names: tuple[str, ...],
+    ) -> None:
+        """Use `load_classifier`; this wires an already-validated graph to a backend."""
+        inp = graph.tensors[graph.inputs[0]]
+        out = graph.tensors[graph.outputs[0]]
+        self.runtime: Runtime = runtime
+        self.input_shape: tuple[int, ...] = inp.shape[1:]
+        self.input_scale = float(inp.scale[0])
+        self.input_zero_point = int(inp.zero_point[0])
+        self.output_scale = float(out.scale[0])
+        self.output_zero_point = int(out.zero_point[0])
+        self.outputs_probabilities = bool(graph.operators) and graph.operators[-1].name == "SOFTMAX"
+        n_classes = int(np.prod(out.shape[1:]))
+        if len(class_names) != n_classes:
+            raise ModelError(
+                f"{graph.source}: model has {n_classes} outputs but {len(class_names)} class "
+                f"names were given ({', '.join(class_names)})"
+            )
+        self.class_names = class_names
+        self.source = graph.source
+        self._backend = backend
+
+    @property
+    def n_classes(self) -> int:
+        """Number of output classes."""
+        return len(self.class_names)
+
+    def quantize(self, features: npt.ArrayLike) -> Int8Array:
+        """float features → the model's int8 input: round(x/scale)+zp, halves away, clamped."""
+        x = np.asarray(features, dtype=np.float32)
+        scaled = x / np.float32(self.input_scale)
+        rounded = np.sign(scaled) * np.floor(np.abs(scaled) + np.float32(0.5))
+        q = np.nan_to_num(rounded, nan=0.0, posinf=127.0, neginf=-128.0) + self.input_zero_point
+        out: Int8Array = np.clip(q, -128, 127).astype(np.int8)
+        return out
+
+    @property
+    def input_range(self) -> tuple[float, float]:
+        """Float range the int8 input can represent (values beyond it saturate)."""
+        lo = (-128 - self.input_zero_point) * self.input_scale
+        hi = (127 - self.input_zero_point) * self.input_scale
+        return lo, hi
+
+    def _batch(self, features: npt.ArrayLike) -> tuple[F32, bool]:
+        x = np.asarray(features, dtype=np.float32)
+        if x.shape == self.input_shape:
+            x, single = x[np.newaxis], True
+        elif x.ndim == len(self.input_shape) + 1 and x.shape[1:] == self.input_shape:
+            single = False
+        else:
+            raise ValueError(
+                f"features must have shape {self.input_shape} or (N, *{self.input_shape}), "
+                f"got {x.shape}"
+            )
+        lo, hi = self.input_range
+        span = hi - lo
+        if x.size and (float(np.nanmin(x)) < lo - span or float(np.nanmax(x)) > hi + span):
+            # Far outside what the model was calibrated on: almost surely a unit mix-up
+            # (e.g. dBc/Hz passed where dsp.features.scale_features output is expected).
+            raise ValueError(
+                f"features span [{np.nanmin(x):.3g}, {np.nanmax(x):.3g}], far outside the "
+                f"model's input range [{lo:.3g}, {hi:.3g}]; pass scale_features(...) output"
+            )
+        return x, single
+
+    def predict_int8(self, features: npt.ArrayLike) -> Int8Array:
+        """Raw int8 model outputs for one window or a batch (what the agreement test compares)."""
+        x, single = self._batch(features)
+        out: Int8Array = self._backend.invoke(self.quantize(x))
+        return out[0] if single else out
+
+    def predict(self, features: npt.ArrayLike) -> F32:
+        """Class probabilities (float32, sums to 1) for one window, or (N, n_classes)."""
+        x, single = self._batch(features)
+        q = self._backend.invoke(self.quantize(x)).reshape(len(x), -1)
+        values = (q.astype(np.float32) - np.float32(self.output_zero_point)) * np.float32(
+            self.output_scale
+        )
+        if self.outputs_probabilities:
+            probs = np.maximum(values, 0.0) + np.float32(1e-6)
+        else:
+            probs = np.exp(values - values.max(axis=1, keepdims=True))
+        result: F32 = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+        return result[0] if single else result
+
+
+def load_classifier(
+    path: str | Path | None = None,
+    prefer: Prefer = "auto",
+    *,
+    class_names: tuple[str, ...] = CLASS_NAMES,
+    reference_kernels: bool = False,
+    num_threads: int = 1,
+) -> Classifier:
+    """Load the presence model (default: the shipped presence.tflite).
+
+    prefer: 'auto' uses LiteRT when importable, else the numpy executor; 'litert' or
+    'numpy' force one (ModelError if LiteRT is asked for but missing).
+    reference_kernels: run LiteRT with its reference op resolver (slow; for the
+    agreement test). The graph is always parsed and validated by our own reader, so a
+    broken file fails the same way under both runtimes.
+    """
+    if prefer not in ("auto", "litert", "numpy"):
+        raise ValueError(f"prefer must be 'auto', 'litert' or 'numpy', not {prefer!r}")
+    model_path = Path(path) if path is not None else DEFAULT_MODEL_PATH
+    graph = read_graph(model_path)
+    if not graph.inputs or not graph.outputs:
+        raise ModelError(f"{model_path}: model has no inputs or outputs")
+    use_litert = prefer == "litert" or (prefer == "auto" and litert_available())
+    if prefer == "litert" and not litert_available():
+        raise ModelError(
+            "LiteRT was requested but ai_edge_litert is not importable "
+            "(no wheel for this platform?); use prefer='numpy' or 'auto'"
+        )
+    backend: _Backend
+    # The numpy executor validates types/ops even when LiteRT runs, so an unsupported
+    # model is rejected identically on every platform.
+    numpy_backend = _NumpyBackend(graph)
+    if use_litert:
+        backend = _LiteRTBackend(
+            model_path.read_bytes(), reference_kernels=reference_kernels, num_threads=num_threads
+        )
+        runtime: Runtime = "litert"
+    else:
+        backend = numpy_backend
+        runtime = "numpy"
+    return Classifier(graph, backend, runtime, class_names)
