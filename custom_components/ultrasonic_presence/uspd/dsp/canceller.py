@@ -64,7 +64,6 @@ class DistortionCanceller:
         self,
         channels: int,
         freqs_hz: FloatArray,
-        band: BoolArray,
         bin_hz: float,
         *,
         enabled: bool = True,
@@ -72,11 +71,10 @@ class DistortionCanceller:
         self.channels = channels
         self.enabled = enabled and channels > 1
         self._freqs = np.asarray(freqs_hz, dtype=np.float64)
-        self._band = np.asarray(band, dtype=np.bool_)
         self._bin_hz = bin_hz
-        # Mirror index: bin at -f for each bin at +f (FFT order).
+        # Mirror index: the bin nearest -f for each bin at f.
         n = self._freqs.size
-        self._mirror = (-np.arange(n)) % n
+        self._mirror = np.argmin(np.abs(self._freqs[None, :] + self._freqs[:, None]), axis=1)
         self.gain = np.ones(channels)
         self.phase = np.zeros(channels)
         self.delay_s = np.zeros(channels)
@@ -121,8 +119,8 @@ class DistortionCanceller:
             residual = np.zeros((0, self._freqs.size))
             removed = np.zeros((0, self._freqs.size))
             music = np.zeros(0, dtype=np.bool_)
-        band_power = self._bin_hz * np.sum(residual[:, self._band], axis=1)
-        removed_power = self._bin_hz * np.sum(removed[:, self._band], axis=1)
+        band_power = self._bin_hz * np.sum(residual, axis=1)
+        removed_power = self._bin_hz * np.sum(removed, axis=1)
         return CancellerOutput(
             residual_psd=residual,
             removed_psd=removed,
@@ -143,26 +141,24 @@ class DistortionCanceller:
         beam = np.einsum("mk,fmk->fk", self._steering.conj(), x)  # d^H X
         speaker = np.abs(beam) ** 2 / m  # per-mic power of the speaker-borne part
         residual = np.maximum(total - speaker, 0.0) * (m / (m - 1))
-        band = self._band
-        coherent = np.sum(speaker[:, band], axis=1)
-        other = np.sum(residual[:, band], axis=1) / m  # what noise alone would put in `speaker`
+        coherent = np.sum(speaker, axis=1)
+        other = np.sum(residual, axis=1) / m  # what noise alone would put in `speaker`
         music = coherent > other * 10.0 ** (MUSIC_COHERENCE_DB / 10.0)
-        if np.any(music & learn):
-            weights = (music & learn)[:, None] & band[None, :]
-            self._cross += np.einsum("fmk,fk->mk", x, np.where(weights, beam.conj(), 0.0))
-            self._beam_power += np.sum(np.where(weights, np.abs(beam) ** 2, 0.0), axis=0)
+        useful = music & learn
+        if np.any(useful):
+            self._cross += np.einsum("fmk,fk->mk", x[useful], beam[useful].conj())
+            self._beam_power += np.sum(np.abs(beam[useful]) ** 2, axis=0)
         return residual, speaker, music
 
     def _mono_music(self, psd: FloatArray) -> BoolArray:
         """One mic: music sidebands are mirrored around the carrier, motion mostly is not."""
-        band = self._band
         mirrored = psd[:, self._mirror]
-        low = np.sum(np.minimum(psd, mirrored)[:, band], axis=1)
-        high = np.sum(np.maximum(psd, mirrored)[:, band], axis=1)
+        low = np.sum(np.minimum(psd, mirrored), axis=1)
+        high = np.sum(np.maximum(psd, mirrored), axis=1)
         symmetric: BoolArray = low > MUSIC_SYMMETRY * high
         # Noise alone is rarely that symmetric, but an empty band is: require structure.
-        peak = np.max(psd[:, band], axis=1)
-        structured: BoolArray = peak > 30.0 * np.median(psd[:, band], axis=1)
+        peak = np.max(psd, axis=1)
+        structured: BoolArray = peak > 30.0 * np.median(psd, axis=1)
         return symmetric & structured
 
     def _refit(self) -> None:

@@ -4,10 +4,11 @@ Per hop (FRAME_HOP_S) one frame of N_BINS × N_PLANES values, in dB re the carri
 power per Hz (dBc/Hz), on a fixed radial-velocity axis v = Δf·c / (2·f0), so the same
 network serves 18 kHz and 45 kHz carriers and any emission level or mic gain.
 
-Chain per frame: the complex baseband is high-passed (DC notch, STATIC_CORNER_HZ) to
-drop the direct path, static reflections and slow drift; each mic is divided by its own
-complex carrier amplitude (normalisation, and the steering reference of the music
-canceller); a Hann window of WINDOW_S gives ≈ 1/WINDOW_S = 5 Hz bins (minor motion at
+Chain per frame: each mic's baseband is divided by its own complex carrier amplitude
+(the window-weighted mean: normalisation, and the steering reference of the music
+canceller) and 1 is subtracted — a DC notch that removes the direct path and static
+reflections exactly, whatever their level; slow drift falls in the excluded ±V_MIN_MPS
+gap. A Hann window of WINDOW_S gives ≈ 1/WINDOW_S = 5 Hz bins (minor motion at
 0.1 m/s is only 12–26 Hz [physics notes]); the music canceller projects out
 speaker-borne sidebands; mics are averaged; FFT power is integrated onto velocity bins.
 
@@ -29,9 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
 from .canceller import DistortionCanceller
+from .linalg import small_matmul
 from .physics import speed_of_sound
 
 FloatArray = npt.NDArray[np.float64]
@@ -54,12 +57,11 @@ CONTEXT_FRAMES = 24
 FEATURE_SHAPE = (CONTEXT_FRAMES, N_BINS, N_PLANES)
 FEATURE_FLOOR_DB = -160.0
 FEATURE_CEIL_DB = -40.0
-STATIC_CORNER_HZ = 1.0
 # Below this carrier amplitude (dBFS peak) the emitter is off or the path is broken.
 MIN_CARRIER_DBFS = -120.0
-# After start-up or a carrier level jump the DC notch rings (τ = 1/(2π·corner) = 0.16 s):
-# frames are marked unsettled for this long and the canceller does not learn from them.
-SETTLE_S = 1.0
+# Frames whose window holds start-up or a carrier level jump (emission toggled) are
+# broadband junk: marked unsettled for this long; the canceller does not learn from them.
+SETTLE_S = 0.3
 CARRIER_JUMP_DB = 1.0
 
 
@@ -173,7 +175,8 @@ class FeatureExtractor:
         window = signal.windows.hann(self.window_len, sym=False)
         self._window = window
         self._carrier_weights = window / window.sum()
-        self._psd_scale = 1.0 / (self.rate * np.sum(window**2))
+        # Window scaled so |FFT|² is a PSD per Hz.
+        self._scaled_window = window / math.sqrt(self.rate * np.sum(window**2))
         self.bin_hz = self.rate / N_FFT
         freqs: FloatArray = np.fft.fftfreq(N_FFT, 1.0 / self.rate).astype(np.float64)
         pool = pooling_matrix(freqs, self.bin_hz, carrier_hz, speed_of_sound(temperature_c))
@@ -185,53 +188,41 @@ class FeatureExtractor:
         self.canceller = DistortionCanceller(
             channels,
             freqs[used],
-            np.ones(used.size, dtype=np.bool_),
             self.bin_hz,
             enabled=cancel_distortion,
         )
-        r = 1.0 - 2.0 * math.pi * STATIC_CORNER_HZ / self.rate
-        self._hp_b = np.array([1.0, -1.0]) * (1.0 + r) / 2.0
-        self._hp_a = np.array([1.0, -r])
-        self._hp_zi: ComplexArray | None = None  # set from the first sample: no start-up step
+        self._floor = 10.0 ** (FEATURE_FLOOR_DB / 10.0)
+        self._ceil = 10.0 ** (FEATURE_CEIL_DB / 10.0)
         keep = self.window_len - self.hop
         self._settle_frames = round(SETTLE_S / self.frame_hop_s)
-        self._unsettled_left = self._settle_frames
+        self._since_jump = 0  # frames since start-up / the last carrier jump
         self._last_level_db = np.full(channels, -400.0)
         self._raw_tail = np.zeros((keep, channels), dtype=np.complex128)
-        self._hp_tail = np.zeros((keep, channels), dtype=np.complex128)
 
     def process(self, baseband: ComplexArray) -> FeatureFrames:
         """Consume baseband (n, mics); return the frames completed by it."""
         x = np.asarray(baseband, dtype=np.complex128)
-        if x.shape[0] == 0:
-            return empty_frames(self.channels)
-        if self._hp_zi is None:
-            self._hp_zi = signal.lfilter_zi(self._hp_b, self._hp_a)[:, None] * x[:1]
-        hp, self._hp_zi = signal.lfilter(self._hp_b, self._hp_a, x, axis=0, zi=self._hp_zi)
         raw = np.concatenate([self._raw_tail, x])
-        high = np.concatenate([self._hp_tail, hp])
         keep = self.window_len - self.hop
         n_frames = (raw.shape[0] - keep) // self.hop
-        consumed = n_frames * self.hop
-        self._raw_tail = raw[consumed : consumed + keep].copy()
-        self._hp_tail = high[consumed : consumed + keep].copy()
-        if n_frames == 0:
+        span = n_frames * self.hop + keep
+        self._raw_tail = raw[span - keep : span].copy()
+        if n_frames <= 0:
             return empty_frames(self.channels)
-        # Frames: (n, window, mics) views over the buffers.
-        starts = np.arange(n_frames) * self.hop
-        idx = starts[:, None] + np.arange(self.window_len)[None, :]
-        carrier = np.einsum("fwm,w->fm", raw[idx], self._carrier_weights)
+        # (n, mics, window) strided view; the window-weighted mean is the carrier.
+        frames = sliding_window_view(raw[:span], self.window_len, axis=0)[:: self.hop]
+        carrier = frames @ self._carrier_weights
         level = np.abs(carrier)
         carrier_ok = np.all(level > 10.0 ** (MIN_CARRIER_DBFS / 20.0), axis=1)
         settled = self._settled(level)
         safe = np.where(level > 0, carrier, 1.0)
-        segments = high[idx] * self._window[None, :, None] / safe[:, None, :]
-        spectra = np.fft.fft(segments, n=N_FFT, axis=1)[:, self._used, :]
-        spectra = np.transpose(spectra, (0, 2, 1)) * math.sqrt(self._psd_scale)
+        # x/c - 1: normalise by the carrier and notch the static clutter (frame DC).
+        segments = (frames / safe[:, :, None] - 1.0) * self._scaled_window
+        spectra = np.fft.fft(segments, n=N_FFT, axis=2)[:, :, self._used]
         out = self.canceller.process(spectra, settled & carrier_ok)
-        planes = np.stack([out.residual_psd @ self._pool_t, out.removed_psd @ self._pool_t], -1)
-        db = 10.0 * np.log10(np.maximum(planes, 10.0 ** (FEATURE_FLOOR_DB / 10.0)))
-        db = np.minimum(db, FEATURE_CEIL_DB)
+        both = np.concatenate([out.residual_psd, out.removed_psd])  # (2n, bins)
+        pooled = small_matmul(both, self._pool_t).reshape(2, n_frames, N_BINS)
+        db = 10.0 * np.log10(np.clip(pooled, self._floor, self._ceil)).transpose(1, 2, 0)
         db[~carrier_ok] = FEATURE_FLOOR_DB
         return FeatureFrames(
             features=db.astype(np.float32),
@@ -247,14 +238,15 @@ class FeatureExtractor:
     def _settled(self, level: FloatArray) -> BoolArray:
         """Per frame: False within SETTLE_S of start-up or of a carrier level jump."""
         level_db = 20.0 * np.log10(np.maximum(level, 1e-20))
-        settled = np.ones(level.shape[0], dtype=np.bool_)
-        for i, frame_db in enumerate(level_db):
-            if np.max(np.abs(frame_db - self._last_level_db)) > CARRIER_JUMP_DB:
-                self._unsettled_left = self._settle_frames
-            self._last_level_db = frame_db
-            if self._unsettled_left > 0:
-                settled[i] = False
-                self._unsettled_left -= 1
+        previous = np.concatenate([self._last_level_db[None, :], level_db[:-1]])
+        jump = np.max(np.abs(level_db - previous), axis=1) > CARRIER_JUMP_DB
+        self._last_level_db = level_db[-1]
+        index = np.arange(level.shape[0])
+        # Frames since the latest jump (or since the jump carried over from before).
+        last_jump = np.maximum.accumulate(np.where(jump, index, -1 - self._since_jump))
+        since = index - last_jump
+        self._since_jump = int(since[-1]) + 1
+        settled: BoolArray = since >= self._settle_frames
         return settled
 
 

@@ -19,8 +19,10 @@ import math
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import as_strided
 from scipy import signal
 
+from .linalg import small_matmul
 from .physics import MAX_CARRIER_HZ, MIN_CARRIER_HZ
 
 FloatArray = npt.NDArray[np.float64]
@@ -82,23 +84,6 @@ def _lowpass(sample_rate: int, decimation: int) -> FloatArray:
     return normalised
 
 
-# OpenBLAS multithreads a GEMM above ≈2.6e5 multiply-adds; its spinning worker threads
-# then starve everything else on a 2-core Pi. Products are kept below that size.
-_SINGLE_THREAD_GEMM = 131_072
-
-
-def _small_matmul(a: Float32Array, b: Float32Array) -> Float32Array:
-    """a @ b in row chunks small enough that BLAS stays single-threaded."""
-    rows = max(1, _SINGLE_THREAD_GEMM // (b.shape[0] * b.shape[1]))
-    if a.shape[0] <= rows:
-        result: Float32Array = a @ b
-        return result
-    out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
-    for start in range(0, a.shape[0], rows):
-        np.matmul(a[start : start + rows], b, out=out[start : start + rows])
-    return out
-
-
 class FrontEnd:
     """Streaming demodulator: real mic blocks in, complex baseband out (chunking-invariant).
 
@@ -136,6 +121,7 @@ class FrontEnd:
         self._phase = (omega * (d - 1)) % (2.0 * math.pi)
         self._track_pole = math.exp(-1.0 / (CARRIER_TRACK_TAU_S * self.output_rate))
         self._carrier = np.zeros(channels, dtype=np.complex128)
+        self._cache: dict[int, tuple[ComplexArray, ComplexArray]] = {}
 
     @property
     def carrier(self) -> ComplexArray:
@@ -147,6 +133,16 @@ class FrontEnd:
         """Tracked received carrier level per mic, dBFS peak."""
         level: FloatArray = 20.0 * np.log10(np.maximum(np.abs(self._carrier), 1e-12))
         return level
+
+    def _per_length(self, n: int) -> tuple[ComplexArray, ComplexArray]:
+        """Mixer rotation and tracker weights for an n-sample output block (cached)."""
+        cached = self._cache.get(n)
+        if cached is None:
+            rotation = np.exp(-1j * self._step * np.arange(n))
+            pole = self._track_pole
+            weights = ((1.0 - pole) * pole ** np.arange(n - 1, -1, -1)).astype(np.complex128)
+            cached = self._cache[n] = (rotation, weights)
+        return cached
 
     def process(self, block: npt.ArrayLike) -> ComplexArray:
         """Demodulate `block` (frames, channels); return completed baseband (n, channels)."""
@@ -162,31 +158,22 @@ class FrontEnd:
         if n == 0:
             return np.zeros((0, self.channels), dtype=np.complex128)
         blocks = data[:, : n * d].reshape(self.channels * n, d)
-        partial = _small_matmul(blocks, self._poly).reshape(self.channels, n, -1)
+        partial = small_matmul(blocks, self._poly).reshape(self.channels, n, -1)
         full = np.ascontiguousarray(np.concatenate([self._history, partial], axis=1))
         self._history = full[:, n:]
-        # y[i] = Σ_p full[i + P-1-p, p]: a diagonal gather, as one strided view.
+        # y[i] = Σ_p full[i + P-1-p, p] (real and imaginary halves): one strided view.
         p_count = self._columns
-        width = 2 * p_count
         item = full.itemsize
-        diagonal = np.lib.stride_tricks.as_strided(
-            full[:, p_count - 1 :],
-            shape=(self.channels, n, p_count),
-            strides=(full.strides[0], width * item, (1 - width) * item),
-            writeable=False,
-        )
-        imag_diagonal = np.lib.stride_tricks.as_strided(
-            full[:, p_count - 1 :, p_count:],
-            shape=(self.channels, n, p_count),
-            strides=(full.strides[0], width * item, (1 - width) * item),
-            writeable=False,
-        )
-        rotation = np.exp(-1j * (self._phase + self._step * np.arange(n)))
+        strides = (full.strides[0], 2 * p_count * item, (1 - 2 * p_count) * item)
+        shape = (self.channels, n, p_count)
+        real = as_strided(full[:, p_count - 1 :], shape, strides, writeable=False)
+        imag = as_strided(full[:, p_count - 1 :, p_count:], shape, strides, writeable=False)
+        summed = real.sum(axis=-1) + 1j * imag.sum(axis=-1)
+        rotation, weights = self._per_length(n)
+        base = summed * (rotation * np.exp(-1j * self._phase))
         self._phase = float((self._phase + self._step * n) % (2.0 * math.pi))
-        base = (diagonal.sum(axis=-1) + 1j * imag_diagonal.sum(axis=-1)) * rotation
         # One-pole carrier tracker, closed form over the block (exact for any chunking).
-        weights = (1.0 - self._track_pole) * self._track_pole ** np.arange(n - 1, -1, -1)
-        self._carrier = self._track_pole**n * self._carrier + base @ weights  # warm-up incl.
+        self._carrier = self._track_pole**n * self._carrier + base @ weights
         drop = min(self._skip, n)
         self._skip -= drop
         result: ComplexArray = np.ascontiguousarray(base[:, drop:].T)
