@@ -118,3 +118,16 @@ def test_decision_reports_level_and_reason() -> None:
     for i in range(1, 10):
         d = det.update(i * HOP, probs(MotionClass.HUMAN_MAJOR))
     assert d.motion_level > 80 and d.reason == "major motion" and d.sensitive
+
+
+def test_hold_keeps_state_and_restarts_hold_timer() -> None:
+    """No evidence (emission off) never clears the room; the hold restarts afterwards."""
+    opts = DetectorOptions(hold_time_s=10.0)
+    det = OccupancyDetector(opts)
+    run(det, 0.0, 1.0, MotionClass.HUMAN_MAJOR)
+    held = [det.hold(1.0 + i * HOP, "emission off") for i in range(int(60 / HOP))]
+    assert all(d.occupied and d.reason == "emission off" for d in held)
+    after = run(det, 61.0, 15.0, MotionClass.NO_MOTION)
+    assert after.index(False) * HOP == pytest.approx(opts.hold_time_s, abs=2 * HOP)
+    empty = OccupancyDetector(opts)
+    assert not empty.hold(0.0, "emission off").occupied

@@ -113,6 +113,16 @@ class OccupancyDetector:
     def _emission_wanted(self, t: float) -> bool:
         return t >= self._pause_until
 
+    def hold(self, t: float, reason: str) -> Decision:
+        """A frame without evidence (emission off, carrier missing): keep the state.
+
+        The hold timer restarts when evidence returns, as after a duty-cycle pause, so a
+        room is never cleared for lack of a signal.
+        """
+        if self._occupied:
+            self._last_motion_t = max(self._last_motion_t, t)
+        return self._decision(t, "paused", reason)
+
     def update(self, t: float, probabilities: npt.NDArray[np.floating]) -> Decision:
         """Advance to time `t` (seconds) with this frame's class probabilities."""
         opts = self.options
