@@ -177,14 +177,14 @@ class Classifier:
 
 
 def load_classifier(
-    path: str | Path | None = None,
+    path: str | Path | bytes | None = None,
     prefer: Prefer = "auto",
     *,
     class_names: tuple[str, ...] = CLASS_NAMES,
     reference_kernels: bool = False,
     num_threads: int = 1,
 ) -> Classifier:
-    """Load the presence model (default: the shipped presence.tflite).
+    """Load the presence model (default: the shipped presence.tflite; path or bytes).
 
     prefer: 'auto' uses LiteRT when importable, else the numpy executor; 'litert' or
     'numpy' force one (ModelError if LiteRT is asked for but missing).
@@ -194,10 +194,12 @@ def load_classifier(
     """
     if prefer not in ("auto", "litert", "numpy"):
         raise ValueError(f"prefer must be 'auto', 'litert' or 'numpy', not {prefer!r}")
-    model_path = Path(path) if path is not None else DEFAULT_MODEL_PATH
-    graph = read_graph(model_path)
+    source: Path | bytes = (
+        path if isinstance(path, bytes) else Path(path) if path is not None else DEFAULT_MODEL_PATH
+    )
+    graph = read_graph(source)
     if not graph.inputs or not graph.outputs:
-        raise ModelError(f"{model_path}: model has no inputs or outputs")
+        raise ModelError(f"{graph.source}: model has no inputs or outputs")
     use_litert = prefer == "litert" or (prefer == "auto" and litert_available())
     if prefer == "litert" and not litert_available():
         raise ModelError(
@@ -209,8 +211,9 @@ def load_classifier(
     # model is rejected identically on every platform.
     numpy_backend = _NumpyBackend(graph)
     if use_litert:
+        content = source if isinstance(source, bytes) else source.read_bytes()
         backend = _LiteRTBackend(
-            model_path.read_bytes(), reference_kernels=reference_kernels, num_threads=num_threads
+            content, reference_kernels=reference_kernels, num_threads=num_threads
         )
         runtime: Runtime = "litert"
     else:

@@ -330,8 +330,8 @@ class NumpyExecutor:
         ftype = _exact_float_dtype(w, zp_in)
         wmat = w.astype(ftype).T.copy()
         bias = self._bias(op, oc)
+        # LiteRT's int8 FC reference kernel rounds once (see quant.py); conv rounds twice.
         if w_t.scale.size > 1:
-            # LiteRT's per-channel int8 FC rounds once (see quant.py); conv rounds twice.
             requant = Requantizer(*self._per_channel(inp, w_t, out, oc), single_rounding=True)
         else:
             if np.any(w_t.zero_point != 0):
@@ -339,7 +339,9 @@ class NumpyExecutor:
             # GetQuantizedConvolutionMultipler: the in·w product is taken in float32.
             product = float(np.float32(inp.scale[0]) * np.float32(w_t.scale[0]))
             m, s = quantize_multiplier(product / float(out.scale[0]))
-            requant = Requantizer(np.array([m], np.int64), np.array([s], np.int64))
+            requant = Requantizer(
+                np.array([m], np.int64), np.array([s], np.int64), single_rounding=True
+            )
         lo, hi = _activation_range(op.options.get("FusedActivationFunction", 0), out)
         out_tail = out.shape[1:]
         src, dst = op.inputs[0], op.outputs[0]

@@ -98,9 +98,10 @@ def truncating_divide(numerator: I64, denominator: I64 | int) -> I64:
 def multiply_by_quantized_multiplier_single(x: I64, multiplier: I64, shift: I64) -> I64:
     """Single-rounding variant: (x·m + 2^(30−shift)) >> (31−shift), one rounding step.
 
-    LiteRT's int8 per-channel FULLY_CONNECTED reference kernel rounds this way —
-    measured against ai_edge_litert 2.3 (BUILTIN_REF), where the double-rounding form
-    differs by 1 LSB on near-half ties — while CONV_2D/DEPTHWISE_CONV_2D round twice.
+    LiteRT's int8 FULLY_CONNECTED reference kernel (per-tensor and per-channel) rounds
+    this way — measured against ai_edge_litert 2.3 (BUILTIN_REF), where the
+    double-rounding form differs by 1 LSB near ties — while CONV_2D and
+    DEPTHWISE_CONV_2D round twice (tests/engine/test_model_ops.py pins both).
     """
     multiplier = np.asarray(multiplier, dtype=np.int64)
     total_shift = 31 - np.asarray(shift, dtype=np.int64)
