@@ -20,7 +20,9 @@ BoolArray = npt.NDArray[np.bool_]
 
 def keyed_rng(seed: int, *keys: int) -> np.random.Generator:
     """An RNG that depends only on (seed, keys): segment k is the same whoever asks first."""
-    return np.random.default_rng(np.random.SeedSequence([seed & 0xFFFFFFFF, *keys]))
+    return np.random.default_rng(
+        np.random.SeedSequence([seed & 0xFFFFFFFF, *(k % (1 << 62) for k in keys)])
+    )
 
 
 def min_jerk(x: FloatArray) -> FloatArray:

@@ -133,9 +133,8 @@ class Renderer:
         df = self.fs_int / N_WINDOW
         rel = np.asarray((np.arange(N_WINDOW) - N_WINDOW // 2) * df, dtype=np.float64)
         self.band = _taper(rel, 0.35 * self.fs_int, 0.45 * self.fs_int)
-        self.audible_band = _taper(
-            np.arange(N_WINDOW // 2 + 1) * df, 0.35 * self.fs_int, 0.45 * self.fs_int
-        )
+        bins = np.asarray(np.arange(N_WINDOW // 2 + 1) * df, dtype=np.float64)
+        self.audible_band = _taper(bins, 0.35 * self.fs_int, 0.45 * self.fs_int)
         self.audible_gain = np.abs(self.device.mic_response(np.array([1000.0])))[:, 0]
         noise = sc.device.mic_noise_dbfs_hz
         self.noise_rms = 0.0 if noise is None else math.sqrt(10 ** (noise / 10) * self.fs / 2)
