@@ -27,7 +27,7 @@ class UltrasonicPresenceBinarySensorEntityDescription(BinarySensorEntityDescript
     """Describes an Ultrasonic Presence binary sensor."""
 
     is_on_fn: Callable[[SensorState], bool]
-    attributes_fn: Callable[[SensorState], dict[str, Any]] | None = None
+    attributes_fn: Callable[[SensorState], dict[str, Any]]
 
 
 BINARY_SENSORS: tuple[UltrasonicPresenceBinarySensorEntityDescription, ...] = (
@@ -71,8 +71,6 @@ class UltrasonicPresenceBinarySensor(UltrasonicPresenceEntity, BinarySensorEntit
 
     @property
     @override
-    def extra_state_attributes(self) -> dict[str, Any] | None:
+    def extra_state_attributes(self) -> dict[str, Any]:
         """Return the motion class and the detector's reason."""
-        if (attributes_fn := self.entity_description.attributes_fn) is None:
-            return None
-        return attributes_fn(self.coordinator.data)
+        return self.entity_description.attributes_fn(self.coordinator.data)

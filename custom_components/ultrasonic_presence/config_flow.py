@@ -365,12 +365,11 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
             self._calibration_task = self.hass.async_create_task(
                 self._async_calibrate(self._spec, options)
             )
+            # Always show progress first, even for a task that finished at once: the
+            # flow manager would hand the form's input on to the next step otherwise.
+            return self._show_calibration_progress(self._calibration_task)
         if not self._calibration_task.done():
-            return self.async_show_progress(
-                step_id="calibrate",
-                progress_action="calibrate",
-                progress_task=self._calibration_task,
-            )
+            return self._show_calibration_progress(self._calibration_task)
         task, self._calibration_task = self._calibration_task, None
         try:
             self._calibration = task.result()
@@ -383,6 +382,11 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
             self._errors = {"base": "unknown"}
             return self.async_show_progress_done(next_step_id=self._form_step)
         return self.async_show_progress_done(next_step_id="calibration_result")
+
+    def _show_calibration_progress(self, task: asyncio.Task[CalibrationResult]) -> ConfigFlowResult:
+        return self.async_show_progress(
+            step_id="calibrate", progress_action="calibrate", progress_task=task
+        )
 
     async def async_step_calibration_result(
         self, user_input: dict[str, Any] | None = None
@@ -442,7 +446,6 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reauth_confirm",
             data_schema=KEY_SCHEMA,
             errors=errors,
-            description_placeholders={"title": entry.title},
         )
 
     # -- helpers ----------------------------------------------------------------------

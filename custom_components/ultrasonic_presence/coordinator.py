@@ -205,10 +205,7 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
     @callback
     def _async_check_runner(self) -> None:
         """Follow the runner's health problem and a changed calibration."""
-        runner = self.runner
-        if runner is None:
-            return
-        problem = runner.health_problem
+        problem = self.require_runner().health_problem
         if problem != self._health_problem:
             self._health_problem = problem
             if problem is None:
@@ -250,14 +247,15 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
 
     # -- actions ----------------------------------------------------------------------
 
-    def _require_runner(self) -> PresenceRunner:
+    def require_runner(self) -> PresenceRunner:
+        """The runner (it exists from setup until unload)."""
         assert self.runner is not None
         return self.runner
 
     async def async_set_emission(self, enabled: bool) -> None:
         """Turn the ultrasonic emission on or off."""
-        await self.hass.async_add_executor_job(self._require_runner().set_emission_enabled, enabled)
+        await self.hass.async_add_executor_job(self.require_runner().set_emission_enabled, enabled)
 
     async def async_recalibrate(self) -> None:
         """Ask the runner to re-run calibration in its worker thread."""
-        await self.hass.async_add_executor_job(self._require_runner().request_recalibration)
+        await self.hass.async_add_executor_job(self.require_runner().request_recalibration)

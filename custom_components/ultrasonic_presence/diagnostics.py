@@ -19,20 +19,14 @@ async def async_get_config_entry_diagnostics(
 ) -> dict[str, Any]:
     """Options, calibration, runtime, recent decision statistics; the node key redacted."""
     coordinator = entry.runtime_data
-    runner = coordinator.runner
-    statistics: dict[str, Any] | None = None
-    runtime: str | None = None
-    health_problem: str | None = None
-    if runner is not None:
-        statistics = await hass.async_add_executor_job(runner.statistics)
-        runtime = runner.runtime
-        health_problem = runner.health_problem
+    runner = coordinator.require_runner()
+    statistics = await hass.async_add_executor_job(runner.statistics)
     return {
         "source": async_redact_data(coordinator.spec.to_dict(), TO_REDACT),
         "options": coordinator.options.to_dict(),
         "calibration": coordinator.calibration.to_dict(),
-        "runtime": runtime,
-        "health_problem": health_problem,
+        "runtime": runner.runtime,
+        "health_problem": runner.health_problem,
         "available": coordinator.last_update_success,
         "unavailable_reason": coordinator.unavailable_reason,
         "state": asdict(coordinator.data) if coordinator.data is not None else None,

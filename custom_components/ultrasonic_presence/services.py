@@ -71,8 +71,7 @@ async def _async_capture_clip(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     entry = _loaded_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
     coordinator = entry.runtime_data
-    runner = coordinator.runner
-    assert runner is not None
+    runner = coordinator.require_runner()
     seconds: int = call.data[ATTR_SECONDS]
     label: str = call.data[ATTR_LABEL]
     try:

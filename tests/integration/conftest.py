@@ -7,12 +7,14 @@ import threading
 from collections.abc import Callable, Generator
 from dataclasses import replace
 from typing import Any
-from unittest.mock import AsyncMock, MagicMock, patch
+from unittest.mock import AsyncMock, MagicMock, PropertyMock, patch
 
 import numpy as np
 import pytest
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from . import fake_engine
 
@@ -39,13 +41,34 @@ SIM_SPEC = SourceSpec(kind="simulated", params=dict(SIMULATED_PARAMS))
 NODE_SPEC = SourceSpec(
     kind="node", params={"host": "192.168.1.50", "port": 7355, "key": "old-secret"}
 )
-CALIBRATION = CalibrationResult(
-    carrier_hz=31250.0,
-    level_dbfs=-18.0,
-    snr_db=27.5,
-    response=[(20000.0, -30.0), (25000.0, -24.0), (31250.0, -18.0), (40000.0, -35.0)],
-    warnings=["Speaker response falls off above 35 kHz"],
-)
+CALIBRATION_DATA: dict[str, Any] = {
+    "carrier_hz": 31250.0,
+    "level_dbfs": -18.0,
+    "snr_db": 27.5,
+    "sample_rate": 96000,
+    "received_dbfs": -52.0,
+    "noise_dbfs": -79.5,
+    "target_snr_db": 25.0,
+    "audio_seconds": 4.2,
+    "response": [
+        {
+            "freq_hz": freq,
+            "gain_db": gain,
+            "noise_dbfs": -80.0,
+            "snr_at_max_db": snr,
+            "max_level_dbfs": -6.0,
+            "stability_db": 0.2,
+        }
+        for freq, gain, snr in (
+            (20000.0, -40.0, 21.0),
+            (31250.0, -34.0, 40.0),
+            (40000.0, -50.0, 12.0),
+        )
+    ],
+    "tones": [[21500.0, -62.0]],
+    "warnings": ["Speaker response falls off above 35 kHz"],
+}
+CALIBRATION = CalibrationResult.from_dict(CALIBRATION_DATA)
 
 BASE_STATE = SensorState(
     t=12.5,
@@ -153,6 +176,23 @@ class FakeRunner:
     def statistics(self) -> dict[str, Any]:
         """Recent decision statistics."""
         return {"decisions": 250, "occupied_decisions": 100, "class_counts": {"major": 40}}
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots serialized like core's, stored in tests/integration/snapshots/."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create entities that are disabled by default as enabled (for snapshots)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
 
 
 @pytest.fixture

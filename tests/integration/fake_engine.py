@@ -18,27 +18,25 @@ PKG = "custom_components.ultrasonic_presence.uspd"
 
 @dataclass(frozen=True, kw_only=True)
 class CalibrationResult:
-    """Calibration outcome (contract)."""
+    """Calibration outcome (contract; the engine's has more measured fields)."""
 
     carrier_hz: float
     level_dbfs: float
     snr_db: float
-    response: list[tuple[float, float]] = field(default_factory=list)
+    response: list[Any] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["response"] = [list(point) for point in self.response]
-        return data
+        return {**data.pop("extra"), **data}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CalibrationResult:
+        main = ("carrier_hz", "level_dbfs", "snr_db", "response", "warnings")
         return cls(
-            carrier_hz=float(data["carrier_hz"]),
-            level_dbfs=float(data["level_dbfs"]),
-            snr_db=float(data["snr_db"]),
-            response=[(float(f), float(level)) for f, level in data.get("response", [])],
-            warnings=list(data.get("warnings", [])),
+            **{k: data[k] for k in main if k in data},
+            extra={k: v for k, v in data.items() if k not in main},
         )
 
 

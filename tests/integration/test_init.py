@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import timedelta
-from unittest.mock import MagicMock
+from unittest.mock import MagicMock, patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -22,7 +22,7 @@ from custom_components.ultrasonic_presence.const import CONF_CALIBRATION, DOMAIN
 from custom_components.ultrasonic_presence.uspd.audio.source import SourceError
 from custom_components.ultrasonic_presence.uspd.dsp.calibration import CalibrationResult
 
-from .conftest import CALIBRATION, FakeRunner, make_state
+from .conftest import CALIBRATION, CALIBRATION_DATA, FakeRunner, make_state
 
 OCCUPANCY = "binary_sensor.simulated_room_occupancy"
 SNR = "sensor.simulated_room_signal_to_noise_ratio"
@@ -189,11 +189,44 @@ async def test_recalibration_is_stored(
     init_integration: MockConfigEntry,
 ) -> None:
     """A finished recalibration lands in the entry data (no reload)."""
-    new = CalibrationResult(
-        carrier_hz=27000.0, level_dbfs=-24.0, snr_db=30.0, response=[], warnings=[]
+    new = CalibrationResult.from_dict(
+        {**CALIBRATION_DATA, "carrier_hz": 27000.0, "level_dbfs": -24.0, "warnings": []}
     )
     runner.push_calibration(new)
     await hass.async_block_till_done()
     assert init_integration.data[CONF_CALIBRATION] == new.to_dict()
     assert init_integration.state is ConfigEntryState.LOADED
     assert init_integration.runtime_data.runner is runner
+
+
+async def test_late_callbacks_after_stop(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    runner: FakeRunner,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Work queued on the loop before the runner stopped is dropped after it."""
+    coordinator = init_integration.runtime_data
+    runner.push_state(make_state(snr_db=20.0))  # coalesced: a flush is pending
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+
+    coordinator.async_handle_state(make_state(occupied=False))
+    coordinator.async_handle_availability(False, "gone")
+    coordinator.async_handle_calibration(CALIBRATION)
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert coordinator.data.occupied is True
+    assert coordinator.last_update_success is True
+
+
+async def test_callback_while_loop_closes(
+    hass: HomeAssistant, runner: FakeRunner, init_integration: MockConfigEntry
+) -> None:
+    """A worker callback racing a closing loop is dropped quietly."""
+    with patch.object(hass.loop, "call_soon_threadsafe", side_effect=RuntimeError("closed")):
+        runner.push_state(make_state(occupied=False))
+    await hass.async_block_till_done()
+    assert hass.states.get(OCCUPANCY).state == STATE_ON

@@ -1,0 +1,457 @@
+"""Config, options, reconfigure and reauth flows of the Ultrasonic Presence integration."""
+
+from __future__ import annotations
+
+import threading
+from ipaddress import ip_address
+from typing import Any
+from unittest.mock import AsyncMock, MagicMock, patch
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER, SOURCE_ZEROCONF
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ultrasonic_presence.const import (
+    CONF_CALIBRATION,
+    CONF_SOURCE,
+    DOMAIN,
+    SIMULATED_PARAMS,
+)
+from custom_components.ultrasonic_presence.uspd.audio.source import SourceError
+from custom_components.ultrasonic_presence.uspd.dsp.calibration import CalibrationError
+from custom_components.ultrasonic_presence.uspd.runner import RunnerOptions, SourceSpec
+
+from .conftest import CALIBRATION, NODE_SPEC, SIM_SPEC
+
+pytestmark = pytest.mark.usefixtures(
+    "mock_setup_entry", "mock_available_kinds", "mock_check_hardware", "mock_run_calibration"
+)
+
+SOUNDCARD_INPUT = {"input_device": "hw:1,0", "output_device": "hw:1,0", "sample_rate": "192000"}
+SOUNDCARD_SPEC = SourceSpec(
+    kind="soundcard",
+    params={"input_device": "hw:1,0", "output_device": "hw:1,0", "sample_rate": 192000},
+)
+NODE_INPUT = {"host": " 192.168.1.60 ", "port": 7355, "key": "secret"}
+NODE_NEW_SPEC = SourceSpec(
+    kind="node", params={"host": "192.168.1.60", "port": 7355, "key": "secret"}
+)
+ZEROCONF_INFO = ZeroconfServiceInfo(
+    ip_address=ip_address("192.168.1.70"),
+    ip_addresses=[ip_address("192.168.1.70")],
+    hostname="kitchen.local.",
+    name="kitchen._uspd._tcp.local.",
+    port=7355,
+    type="_uspd._tcp.local.",
+    properties={},
+)
+
+
+async def _finish_calibration(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
+    """From the progress step to the calibration result form."""
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["step_id"] == "calibrate"
+    assert result["progress_action"] == "calibrate"
+    await hass.async_block_till_done()
+    return await hass.config_entries.flow.async_configure(result["flow_id"])
+
+
+async def _to_calibration_result(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
+    result = await _finish_calibration(hass, result)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "calibration_result"
+    assert result["description_placeholders"] == {
+        "carrier": "31.2",
+        "level": "-18",
+        "snr": "27.5",
+        "warnings": "- Speaker response falls off above 35 kHz",
+    }
+    return await hass.config_entries.flow.async_configure(result["flow_id"], {})
+
+
+async def _start(hass: HomeAssistant, source: str) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {}
+    return await hass.config_entries.flow.async_configure(result["flow_id"], {"source": source})
+
+
+async def test_user_simulated(
+    hass: HomeAssistant,
+    mock_setup_entry: AsyncMock,
+    mock_check_hardware: MagicMock,
+    mock_run_calibration: MagicMock,
+) -> None:
+    """The demo room: no details to enter, straight to the calibration."""
+    result = await _start(hass, "simulated")
+    result = await _to_calibration_result(hass, result)
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Simulated room"
+    assert result["data"] == {
+        CONF_SOURCE: {"kind": "simulated", "params": SIMULATED_PARAMS},
+        CONF_CALIBRATION: CALIBRATION.to_dict(),
+    }
+    assert result["options"] == RunnerOptions().to_dict()
+    assert result["result"].unique_id == SIM_SPEC.unique_id()
+    mock_check_hardware.assert_called_once_with(SIM_SPEC)
+    mock_run_calibration.assert_called_once_with(SIM_SPEC, RunnerOptions())
+    assert len(mock_setup_entry.mock_calls) == 1
+
+
+async def test_user_soundcard(hass: HomeAssistant, mock_check_hardware: MagicMock) -> None:
+    """A sound card: devices and sample rate."""
+    result = await _start(hass, "soundcard")
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "soundcard"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], SOUNDCARD_INPUT)
+    result = await _to_calibration_result(hass, result)
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Sound card hw:1,0"
+    assert result["data"][CONF_SOURCE] == SOUNDCARD_SPEC.to_dict()
+    assert result["result"].unique_id == SOUNDCARD_SPEC.unique_id()
+    mock_check_hardware.assert_called_once_with(SOUNDCARD_SPEC)
+
+
+async def test_user_node(hass: HomeAssistant) -> None:
+    """A sensor node by host, port and key."""
+    result = await _start(hass, "node")
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "node"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], NODE_INPUT)
+    result = await _to_calibration_result(hass, result)
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Sensor node 192.168.1.60"
+    assert result["data"][CONF_SOURCE] == NODE_NEW_SPEC.to_dict()
+
+
+async def test_only_available_kinds_offered(
+    hass: HomeAssistant, mock_available_kinds: MagicMock
+) -> None:
+    """Kinds the engine build cannot open are not offered."""
+    mock_available_kinds.return_value = ("simulated",)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    selector = result["data_schema"].schema["source"]
+    assert selector.config["options"] == ["simulated"]
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (SourceError("no card hw:1", "device_not_found"), "device_not_found"),
+        (SourceError("48 kHz only", "sample_rate_too_low"), "sample_rate_too_low"),
+        (SourceError("silence", "no_ultrasonic_response"), "no_ultrasonic_response"),
+        (SourceError("gone", "disconnected"), "cannot_connect"),
+        (SourceError("garbage", "corrupt"), "corrupt"),
+        (RuntimeError("boom"), "unknown"),
+    ],
+)
+async def test_soundcard_check_errors(
+    hass: HomeAssistant,
+    mock_check_hardware: MagicMock,
+    error: Exception,
+    expected: str,
+) -> None:
+    """A failing hardware check re-shows the form with the error; fixing it recovers."""
+    result = await _start(hass, "soundcard")
+    mock_check_hardware.side_effect = error
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], SOUNDCARD_INPUT)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "soundcard"
+    assert result["errors"] == {"base": expected}
+
+    mock_check_hardware.side_effect = None
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], SOUNDCARD_INPUT)
+    result = await _to_calibration_result(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_node_auth_error(hass: HomeAssistant, mock_check_hardware: MagicMock) -> None:
+    """A refused key is reported on the node form."""
+    result = await _start(hass, "node")
+    mock_check_hardware.side_effect = SourceError("bad key", "auth_failed")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], NODE_INPUT)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "node"
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    mock_check_hardware.side_effect = None
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], NODE_INPUT)
+    result = await _to_calibration_result(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_simulated_check_error(hass: HomeAssistant, mock_check_hardware: MagicMock) -> None:
+    """An error with the demo room is shown on the first form."""
+    mock_check_hardware.side_effect = SourceError("scenario missing", "device_not_found")
+    result = await _start(hass, "simulated")
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": "device_not_found"}
+
+    mock_check_hardware.side_effect = None
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"source": "simulated"}
+    )
+    result = await _to_calibration_result(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (CalibrationError("nothing heard", "no_ultrasonic_response"), "no_ultrasonic_response"),
+        (SourceError("unplugged", "disconnected"), "cannot_connect"),
+        (ValueError("bug"), "unknown"),
+    ],
+)
+async def test_calibration_errors(
+    hass: HomeAssistant,
+    mock_run_calibration: MagicMock,
+    error: Exception,
+    expected: str,
+) -> None:
+    """A failed calibration returns to the source form with the error; retry works."""
+    result = await _start(hass, "soundcard")
+    mock_run_calibration.side_effect = error
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], SOUNDCARD_INPUT)
+    result = await _finish_calibration(hass, result)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "soundcard"
+    assert result["errors"] == {"base": expected}
+
+    mock_run_calibration.side_effect = None
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], SOUNDCARD_INPUT)
+    result = await _to_calibration_result(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_calibration_error_without_code(
+    hass: HomeAssistant, mock_run_calibration: MagicMock
+) -> None:
+    """A calibration error without a known code is a generic calibration failure."""
+    error = CalibrationError("odd")
+    error.code = "something_new"
+    mock_run_calibration.side_effect = error
+    result = await _start(hass, "simulated")
+    result = await _finish_calibration(hass, result)
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": "calibration_failed"}
+
+
+async def test_already_configured(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, mock_check_hardware: MagicMock
+) -> None:
+    """The same sensor cannot be added twice (checked before touching the hardware)."""
+    mock_config_entry.add_to_hass(hass)
+    result = await _start(hass, "simulated")
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    mock_check_hardware.assert_not_called()
+
+
+async def test_zeroconf(hass: HomeAssistant, mock_check_hardware: MagicMock) -> None:
+    """A discovered node asks for its key, then calibrates."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=ZEROCONF_INFO
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "zeroconf_confirm"
+    assert result["description_placeholders"] == {"name": "kitchen", "host": "192.168.1.70:7355"}
+    flow = hass.config_entries.flow.async_get(result["flow_id"])
+    assert flow["context"]["title_placeholders"] == {"name": "kitchen"}
+
+    mock_check_hardware.side_effect = SourceError("bad key", "auth_failed")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": "wrong"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    mock_check_hardware.side_effect = None
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": "secret"})
+    result = await _to_calibration_result(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Sensor node kitchen"
+    assert result["data"][CONF_SOURCE] == {
+        "kind": "node",
+        "params": {"host": "192.168.1.70", "port": 7355, "key": "secret"},
+    }
+
+
+async def test_zeroconf_already_configured(hass: HomeAssistant) -> None:
+    """A node that is set up already is not offered again."""
+    spec = SourceSpec(kind="node", params={"host": "192.168.1.70", "port": 7355, "key": "k"})
+    MockConfigEntry(domain=DOMAIN, unique_id=spec.unique_id(), data={}).add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=ZEROCONF_INFO
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_zeroconf_not_supported(hass: HomeAssistant, mock_available_kinds: MagicMock) -> None:
+    """Without node support in the engine, a discovery aborts."""
+    mock_available_kinds.return_value = ("simulated",)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=ZEROCONF_INFO
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_supported"
+
+
+async def test_reconfigure_to_soundcard(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, mock_run_calibration: MagicMock
+) -> None:
+    """Reconfigure: switch the demo room to a sound card and calibrate with the options."""
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        mock_config_entry, options={**mock_config_entry.options, "band": "high"}
+    )
+    result = await mock_config_entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"source": "soundcard"}
+    )
+    assert result["step_id"] == "soundcard"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], SOUNDCARD_INPUT)
+    result = await _to_calibration_result(hass, result)
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert mock_config_entry.unique_id == SOUNDCARD_SPEC.unique_id()
+    assert mock_config_entry.data[CONF_SOURCE] == SOUNDCARD_SPEC.to_dict()
+    assert mock_config_entry.title == "Simulated room"
+    assert mock_run_calibration.call_args.args[1].band == "high"
+
+
+async def test_reconfigure_soundcard_suggests_current(hass: HomeAssistant) -> None:
+    """The sound card form is prefilled with the current devices."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=SOUNDCARD_SPEC.unique_id(),
+        data={CONF_SOURCE: SOUNDCARD_SPEC.to_dict(), CONF_CALIBRATION: CALIBRATION.to_dict()},
+        options=RunnerOptions().to_dict(),
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"source": "soundcard"}
+    )
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description
+    }
+    assert suggested == {
+        "input_device": "hw:1,0",
+        "output_device": "hw:1,0",
+        "sample_rate": "192000",
+    }
+    # Re-run the calibration on the same card.
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], SOUNDCARD_INPUT)
+    result = await _to_calibration_result(hass, result)
+    assert result["reason"] == "reconfigure_successful"
+
+
+async def test_reconfigure_node_keeps_key_hidden(
+    hass: HomeAssistant, node_config_entry: MockConfigEntry
+) -> None:
+    """The node form is prefilled with host and port, never with the key."""
+    node_config_entry.add_to_hass(hass)
+    result = await node_config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"source": "node"})
+    suggested = {
+        str(key): key.description["suggested_value"]
+        for key in result["data_schema"].schema
+        if key.description
+    }
+    assert suggested == {"host": "192.168.1.50", "port": 7355}
+
+
+async def test_reconfigure_to_other_entrys_device(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, node_config_entry: MockConfigEntry
+) -> None:
+    """Reconfiguring onto a sensor another entry owns is refused, and recoverable."""
+    mock_config_entry.add_to_hass(hass)
+    node_config_entry.add_to_hass(hass)
+    result = await node_config_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"source": "simulated"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": "already_configured"}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"source": "node"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"host": "192.168.1.50", "port": 7355, "key": "old-secret"}
+    )
+    result = await _to_calibration_result(hass, result)
+    assert result["reason"] == "reconfigure_successful"
+    assert node_config_entry.unique_id == NODE_SPEC.unique_id()
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (SourceError("bad key", "auth_failed"), "invalid_auth"),
+        (SourceError("unreachable", "device_not_found"), "device_not_found"),
+        (RuntimeError("boom"), "unknown"),
+    ],
+)
+async def test_reauth(
+    hass: HomeAssistant,
+    node_config_entry: MockConfigEntry,
+    mock_check_hardware: MagicMock,
+    error: Exception,
+    expected: str,
+) -> None:
+    """A new node key is checked, stored, and the entry reloaded."""
+    node_config_entry.add_to_hass(hass)
+    result = await node_config_entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["description_placeholders"] == {"name": "Sensor node 192.168.1.50"}
+
+    mock_check_hardware.side_effect = error
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": "nope"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": expected}
+
+    mock_check_hardware.side_effect = None
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": "new"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert node_config_entry.data[CONF_SOURCE]["params"] == {
+        "host": "192.168.1.50",
+        "port": 7355,
+        "key": "new",
+    }
+    assert node_config_entry.data[CONF_CALIBRATION] == CALIBRATION.to_dict()
+
+
+async def test_calibration_in_progress(hass: HomeAssistant) -> None:
+    """While the executor calibrates, the flow keeps showing progress."""
+    release = threading.Event()
+
+    def slow_calibration(spec: SourceSpec, options: RunnerOptions) -> Any:
+        release.wait(10)
+        return CALIBRATION
+
+    with patch(
+        "custom_components.ultrasonic_presence.config_flow.run_calibration", slow_calibration
+    ):
+        result = await _start(hass, "simulated")
+        assert result["type"] is FlowResultType.SHOW_PROGRESS
+        # The frontend polls the flow meanwhile.
+        result = await hass.config_entries.flow.async_configure(result["flow_id"])
+        assert result["type"] is FlowResultType.SHOW_PROGRESS
+        release.set()
+        result = await _to_calibration_result(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY

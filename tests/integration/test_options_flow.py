@@ -1,0 +1,59 @@
+"""Options flow of the Ultrasonic Presence integration."""
+
+from __future__ import annotations
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ultrasonic_presence.uspd.runner import RunnerOptions
+
+from .conftest import FakeRunner
+
+pytestmark = pytest.mark.usefixtures("mock_check_hardware")
+
+
+async def test_options_flow(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    mock_runner: type[FakeRunner],
+) -> None:
+    """Options are prefilled, stored as RunnerOptions, and the entry reloads with them."""
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert mock_runner.instances[-1].options == RunnerOptions()
+
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    suggested = {
+        str(key): key.description["suggested_value"] for key in result["data_schema"].schema
+    }
+    assert suggested == RunnerOptions().to_dict()
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "sensitivity": 0.7,
+            "hold_time_s": 300,
+            "minor_window_s": 600,
+            "emission_pause_s": 30,
+            "max_level_dbfs": -12,
+            "band": "high",
+        },
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    expected = RunnerOptions(
+        sensitivity=0.7,
+        hold_time_s=300.0,
+        minor_window_s=600.0,
+        emission_pause_s=30.0,
+        max_level_dbfs=-12.0,
+        band="high",
+    )
+    assert mock_config_entry.options == expected.to_dict()
+    assert mock_runner.instances[-1].options == expected
+    assert len(mock_runner.instances) == 2
