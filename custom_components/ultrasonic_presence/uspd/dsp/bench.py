@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from . import testsignals as ts
 from .chain import DspChain
-from .features import FeatureFrames
+from .features import FRAME_HOP_S, FeatureFrames
 
-# The canceller curve ignores the first frames (clutter filter and steering settling).
-SKIP_S = 1.5
+# The canceller curve ignores the first frames (start-up and steering settling).
+SKIP_S = 3.0
 
 
 def realtime_factor(
@@ -43,7 +42,7 @@ class CancellerPoint:
     """One music distortion level: how much is removed and how much motion survives."""
 
     mics: int
-    modulation: float
+    excursion_mm: float
     distortion_dbc: float  # Doppler-band sideband power before cancelling, dBc
     reduction_db: float  # sideband power removed (noise floor subtracted)
     walk_retained_db: float  # walking energy in that music vs. walking without music
@@ -57,46 +56,58 @@ def band_energy(frames: FeatureFrames, skip_frames: int) -> float:
 
 def canceller_curve(
     mics: int,
-    modulations: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1),
+    excursions_mm: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0),
     *,
+    genre: str = "edm",
     sample_rate: int = 48_000,
     carrier_hz: float = 20_000.0,
-    seconds: float = 4.0,
+    seconds: float = 8.0,
+    seed: int = 1,
 ) -> list[CancellerPoint]:
-    """Sideband reduction and walking retention versus bass distortion level.
+    """Sideband reduction and walking retention versus bass distortion (uspd.sim scenes).
 
-    Music modulates the carrier with AM index and FM deviation (rad) both = `modulation`;
-    the walker oscillates between 1.4 and 2.6 m (2 m on average) in that music.
+    Music from the device speaker with the given peak cone excursion; a person walks
+    from 3 s on, between ≈3 m and ≈1.8 m from the device (≈2 m on average), in that music.
+    Energies are means over the frames after SKIP_S; the noise-only scene is subtracted.
     """
-    base = ts.Scene(mics=mics, carrier_hz=carrier_hz)
-    walker = ts.Walker()
+    from ..sim import DeviceSpec, Music, Scenario, SimulatedSource, WalkingPerson
 
-    def energies(scene: ts.Scene) -> tuple[float, float, FeatureFrames]:
-        audio = ts.render(scene, seconds, sample_rate)
-        results = []
-        for cancel in (False, True):
-            chain = DspChain(sample_rate, carrier_hz, mics, cancel_distortion=cancel)
-            results.append(chain.process(audio))
-        skip = round(SKIP_S / results[0].features.shape[0] * 0 + SKIP_S / 0.05)
-        return band_energy(results[0], skip), band_energy(results[1], skip), results[1]
+    walker = WalkingPerson(path=((3.0, 0.8), (1.6, 3.2), (3.0, 0.8)), start_s=3.0, leaves=False)
+    base = Scenario(
+        sample_rate=sample_rate,
+        carrier_hz=carrier_hz,
+        n_mics=mics,
+        duration_s=seconds,
+        seed=seed,
+        device=DeviceSpec(hw_seed=seed),
+    )
+    skip = round(SKIP_S / FRAME_HOP_S)
 
-    noise_off, noise_on, _ = energies(base)
-    walk_off, _, _ = energies(replace(base, walker=walker))
+    def energies(actors: tuple[object, ...]) -> tuple[float, float, FeatureFrames]:
+        scene = base.replace(actors=actors)
+        audio = SimulatedSource(scene).read(round(seconds * sample_rate))
+        off = DspChain(sample_rate, carrier_hz, mics, cancel_distortion=False).process(audio)
+        on = DspChain(sample_rate, carrier_hz, mics).process(audio)
+        return band_energy(off, skip), band_energy(on, skip), on
+
+    noise_off, noise_on, _ = energies(())
+    walk_off, _, _ = energies((walker,))
     walk_alone = walk_off - noise_off
     points = []
-    for m in modulations:
-        music_off, music_on, music_frames = energies(replace(base, music=(m, m)))
-        _, both_on, _ = energies(replace(base, music=(m, m), walker=walker))
+    for excursion in excursions_mm:
+        music = Music(genre=genre, excursion_mm=excursion)
+        music_off, music_on, frames = energies((music,))
+        _, both_on, _ = energies((music, walker))
         sidebands = music_off - noise_off
         left = max(music_on - noise_on, 1e-6 * sidebands)
         points.append(
             CancellerPoint(
                 mics=mics,
-                modulation=m,
+                excursion_mm=excursion,
                 distortion_dbc=10.0 * math.log10(sidebands),
                 reduction_db=10.0 * math.log10(sidebands / left),
                 walk_retained_db=10.0 * math.log10(max(both_on - music_on, 1e-30) / walk_alone),
-                music_flagged=float(np.mean(music_frames.music[round(SKIP_S / 0.05) :])),
+                music_flagged=float(np.mean(frames.music[skip:])),
             )
         )
     return points

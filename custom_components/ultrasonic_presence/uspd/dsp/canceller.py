@@ -38,8 +38,20 @@ MUSIC_COHERENCE_DB = 9.0
 MUSIC_SYMMETRY = 0.7
 # Steering refit period in frames, on a global schedule (chunking-invariant).
 REFIT_FRAMES = 10
-# Memory of the steering statistics, in refit periods.
-STEERING_MEMORY = 6.0
+# Memory of the steering statistics, in refit periods (10 s: covers many bass notes).
+STEERING_MEMORY = 20.0
+# Per-bin estimates are blended with the smooth gain/phase/delay model; the model's
+# weight is this fraction of the median music power per bin (bins music never reached).
+PRIOR_FRACTION = 0.05
+# "Double talk" guard, as in echo cancellers: learn only while the leakage ratio
+# (residual / speaker-borne power) stays within this of its running minimum — a person
+# moving in the music raises the residual and freezes the steering, so it never
+# learns to null the person. The minimum creeps up so the guard cannot lock forever.
+DOUBLE_TALK_DB = 8.0
+# Per bin, a frame teaches the steering only if the bin's power is this coherent with
+# it (|dᴴx|² / ‖x‖²; a random direction gives 1/M on average).
+COHERENCE_GATE = 0.7
+LEAK_FLOOR_RISE_DB_PER_FRAME = 0.1
 # Largest plausible inter-mic direct-path delay difference (≈ 10 cm / c).
 MAX_DELAY_S = 3e-4
 _TINY = 1e-30
@@ -81,15 +93,23 @@ class DistortionCanceller:
         self._cross = np.zeros((channels, n), dtype=np.complex128)
         self._beam_power = np.zeros(n)
         self._frame_index = 0
+        self._leak_floor = np.inf
         self._steering = self._build_steering()
 
     def _build_steering(self) -> ComplexArray:
-        """Unit-norm d_m(f) per bin, shape (mics, bins)."""
+        """Unit-norm steering per bin (mics, bins): per-bin estimate blended with the model."""
         d = (self.gain * np.exp(1j * self.phase))[:, None] * np.exp(
             -2j * np.pi * self.delay_s[:, None] * self._freqs[None, :]
         )
+        d /= np.sqrt(np.sum(np.abs(d) ** 2, axis=0, keepdims=True))
+        if np.any(self._beam_power > _TINY):
+            # Room multipath makes the speaker→mic ratios vary across the Doppler band,
+            # so each bin keeps its own estimate where music reached it.
+            weight = PRIOR_FRACTION * float(np.median(self._beam_power)) + _TINY
+            align = np.sum(d.conj() * self._cross, axis=0)
+            d = self._cross + weight * d * np.exp(1j * np.angle(align))[None, :]
         norm = np.sqrt(np.sum(np.abs(d) ** 2, axis=0, keepdims=True))
-        steering: ComplexArray = d / norm
+        steering: ComplexArray = d / np.maximum(norm, _TINY)
         return steering
 
     def process(self, spectra: ComplexArray, learn: BoolArray | None = None) -> CancellerOutput:
@@ -144,11 +164,27 @@ class DistortionCanceller:
         coherent = np.sum(speaker, axis=1)
         other = np.sum(residual, axis=1) / m  # what noise alone would put in `speaker`
         music = coherent > other * 10.0 ** (MUSIC_COHERENCE_DB / 10.0)
-        useful = music & learn
+        useful = self._quiet(np.sum(residual, axis=1) / (coherent + _TINY), music & learn)
         if np.any(useful):
-            self._cross += np.einsum("fmk,fk->mk", x[useful], beam[useful].conj())
-            self._beam_power += np.sum(np.abs(beam[useful]) ** 2, axis=0)
+            # Per bin, learn only from frames where that bin already looks speaker-borne.
+            power = np.abs(beam[useful]) ** 2
+            coherent_bin = power > COHERENCE_GATE * m * total[useful]
+            gated = np.where(coherent_bin, beam[useful].conj(), 0.0)
+            self._cross += np.einsum("fmk,fk->mk", x[useful], gated)
+            self._beam_power += np.sum(np.where(coherent_bin, power, 0.0), axis=0)
         return residual, speaker, music
+
+    def _quiet(self, leak: FloatArray, candidates: BoolArray) -> BoolArray:
+        """Double-talk guard: candidate frames whose leakage ratio is near its running minimum."""
+        ok = np.zeros(leak.size, dtype=np.bool_)
+        rise = 10.0 ** (LEAK_FLOOR_RISE_DB_PER_FRAME / 10.0)
+        margin = 10.0 ** (DOUBLE_TALK_DB / 10.0)
+        for i in range(leak.size):
+            if not candidates[i]:
+                continue
+            self._leak_floor = min(float(leak[i]), self._leak_floor * rise)
+            ok[i] = leak[i] <= self._leak_floor * margin
+        return ok
 
     def _mono_music(self, psd: FloatArray) -> BoolArray:
         """One mic: music sidebands are mirrored around the carrier, motion mostly is not."""
