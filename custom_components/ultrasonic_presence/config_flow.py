@@ -62,10 +62,10 @@ from .const import (
     ZEROCONF_TYPE,
 )
 from .coordinator import UltrasonicPresenceConfigEntry
-from .uspd.audio.factory import available_kinds
+from .uspd.audio.factory import SourceSpec, available_kinds
 from .uspd.audio.source import SourceError
 from .uspd.dsp.calibration import CalibrationError, CalibrationResult
-from .uspd.runner import RunnerOptions, SourceSpec, check_hardware, run_calibration
+from .uspd.runner import RunnerOptions, check_hardware, run_calibration
 
 
 def _source_schema() -> probatio.Schema:

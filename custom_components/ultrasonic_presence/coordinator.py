@@ -20,13 +20,13 @@ from .const import (
     LOGGER,
     MIN_WRITE_INTERVAL,
 )
+from .uspd.audio.factory import SourceSpec
 from .uspd.audio.source import SourceError
 from .uspd.dsp.calibration import CalibrationResult
 from .uspd.runner import (
     PresenceRunner,
     RunnerOptions,
     SensorState,
-    SourceSpec,
     check_hardware,
 )
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import override
-
 import probatio
-from homeassistant.components.repairs import RepairsFlow
+from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResult
 
 from .coordinator import UltrasonicPresenceConfigEntry
 
@@ -20,12 +17,13 @@ class RecalibrateRepairFlow(RepairsFlow):
         """Remember which entry the issue is about."""
         self._entry_id = entry_id
 
-    @override
-    async def async_step_init(self, user_input: dict[str, str] | None = None) -> FlowResult:
+    async def async_step_init(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
         """Start with the confirmation."""
         return await self.async_step_confirm()
 
-    async def async_step_confirm(self, user_input: dict[str, str] | None = None) -> FlowResult:
+    async def async_step_confirm(
+        self, user_input: dict[str, str] | None = None
+    ) -> RepairsFlowResult:
         """Recalibrate once the user confirms."""
         if user_input is not None:
             entry: UltrasonicPresenceConfigEntry | None = self.hass.config_entries.async_get_entry(
