@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -92,13 +93,17 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
                 translation_key="hardware_unavailable",
                 translation_placeholders={"error": str(err)},
             ) from err
-        self.runner = PresenceRunner(
-            self.spec,
-            self.calibration,
-            self.options,
-            self._on_state,
-            self._on_availability,
-            on_calibrated=self._on_calibrated,
+        # Building the runner may load the model: keep it off the event loop too.
+        self.runner = await self.hass.async_add_executor_job(
+            partial(
+                PresenceRunner,
+                self.spec,
+                self.calibration,
+                self.options,
+                self._on_state,
+                self._on_availability,
+                on_calibrated=self._on_calibrated,
+            )
         )
         await self.hass.async_add_executor_job(self.runner.start)
 

@@ -20,12 +20,15 @@ async def async_get_config_entry_diagnostics(
     """Options, calibration, runtime, recent decision statistics; the node key redacted."""
     coordinator = entry.runtime_data
     runner = coordinator.require_runner()
-    statistics = await hass.async_add_executor_job(runner.statistics)
+    # Both may take the runner's lock or load the model: not on the event loop.
+    statistics, runtime = await hass.async_add_executor_job(
+        lambda: (runner.statistics(), runner.runtime)
+    )
     return {
         "source": async_redact_data(coordinator.spec.to_dict(), TO_REDACT),
         "options": coordinator.options.to_dict(),
         "calibration": coordinator.calibration.to_dict(),
-        "runtime": runner.runtime,
+        "runtime": runtime,
         "health_problem": runner.health_problem,
         "available": coordinator.last_update_success,
         "unavailable_reason": coordinator.unavailable_reason,

@@ -75,7 +75,9 @@ async def _async_capture_clip(call: ServiceCall) -> ServiceResponse:
     seconds: int = call.data[ATTR_SECONDS]
     label: str = call.data[ATTR_LABEL]
     try:
-        features = await hass.async_add_executor_job(runner.capture_features, float(seconds))
+        features, runtime = await hass.async_add_executor_job(
+            lambda: (runner.capture_features(float(seconds)), runner.runtime)
+        )
     except Exception as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
@@ -90,7 +92,7 @@ async def _async_capture_clip(call: ServiceCall) -> ServiceResponse:
         "captured_at": now.isoformat(),
         "entry_title": entry.title,
         "source_kind": coordinator.spec.kind,
-        "runtime": runner.runtime,
+        "runtime": runtime,
         "options": coordinator.options.to_dict(),
         "calibration": coordinator.calibration.to_dict(),
         "last_state": asdict(coordinator.data) if coordinator.data is not None else None,
