@@ -98,13 +98,16 @@ class MusicModel:
             us = u[sel]
             if kw > 0 and (i % 4) in self.kicks:
                 ph = 2 * np.pi * (50.0 * us + 60.0 * 0.03 * (1 - np.exp(-us / 0.03)))
-                low[sel] += kw * np.sin(ph) * np.exp(-us / 0.15)
+                attack = np.clip(us / 0.004, 0, 1) ** 2
+                low[sel] += kw * np.sin(ph) * np.exp(-us / 0.15) * attack
             note = _BASS_NOTES[rng.integers(len(_BASS_NOTES))]
-            env = np.clip(us / 0.01, 0, 1) * np.exp(-us / (0.6 * beat)) * (us < beat)
+            release = np.cos(0.5 * np.pi * np.clip((us - 0.8 * beat) / (0.2 * beat), 0, 1)) ** 2
+            env = np.clip(us / 0.01, 0, 1) ** 2 * np.exp(-us / (0.6 * beat)) * release
             low[sel] += bw * rng.uniform(0.6, 1.0) * np.sin(2 * np.pi * note * us) * env
             if mw > 0:
                 root = rng.uniform(200.0, 450.0)
-                menv = np.clip(us / 0.02, 0, 1) * np.exp(-us / beat) * (us < 1.5 * beat)
+                fall = np.cos(0.5 * np.pi * np.clip((us - beat) / (0.5 * beat), 0, 1)) ** 2
+                menv = np.clip(us / 0.02, 0, 1) * np.exp(-us / beat) * fall
                 for ratio in (1.0, 1.26, 1.5):
                     for h in (1, 2, 3):
                         mid[sel] += mw * 0.3 / h * np.sin(2 * np.pi * root * ratio * h * us) * menv

@@ -47,8 +47,6 @@ ComplexArray = npt.NDArray[np.complex128]
 N_WINDOW = 4096  # internal samples per FFT window
 PAD = 64  # overlap-save margin on each side (≈8 ms): the band-limit kernel's support
 N_CHUNK = N_WINDOW - 2 * PAD  # internal samples delivered per chunk
-_SPK_PATHS = np.array([0, 1, 2, 3, 4, 5, 6, 0, 0, 0, 0, 0, 0])
-_MIC_PATHS = np.array([0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6])
 
 
 def internal_factor(sample_rate: int) -> int:
@@ -281,22 +279,28 @@ class Renderer:
         r = np.sqrt(np.maximum(sq, 1e-8)).reshape(n_s, n_t, -1)
         r_s, r_m = r[:, : nb + 1, :7], r[:, : nb + 1, 7:].reshape(n_s, nb + 1, 7, m)
         # speaker side (S, nb, 7) and mic side (S, nb, 7, M) phasors; paths are products
-        g_s = (self.echo_ref * self._beta7) * amp[:, :nb, None] * np.exp(-a_np * r_s[:, :nb])
-        e_s = g_s / r_s[:, :nb] * np.exp(-1j * k0 * r_s[:, :nb])
-        g_m = (self._beta7[:, None] * np.exp(-a_np * r_m[:, :nb]) / r_m[:, :nb]).astype(np.float32)
+        rs0 = r_s[:, :nb]
+        g_s = (self.echo_ref * self._beta7) * amp[:, :nb, None] * np.exp(-a_np * rs0) / rs0
+        e_s = g_s.astype(np.float32) * cis((-k0 * rs0).astype(np.float32))
+        rm0 = r_m[:, :nb].astype(np.float32)
+        g_m = self._beta7[:, None].astype(np.float32) * np.exp(np.float32(-a_np) * rm0) / rm0
         e_m = g_m * cis((-k0 * r_m[:, :nb]).astype(np.float32))
-        # per-path phase on the coarse grid (mic-mean), quadratic inside each block
+        # One Doppler ramp per wall: speaker-image (S'→P→M) and mic-image (S→P→M') paths
+        # of the same wall differ in length rate by ≲ v·|S-M|/r (a few Hz), so they share
+        # the ramp; each keeps its exact start phase per block and per mic.
         r_mean = r[..., 7:].reshape(n_s, n_t, 7, m).mean(axis=-1)
-        phi = -k0 * (r[..., :7][..., _SPK_PATHS] + r_mean[..., _MIC_PATHS])  # S,nb+2,13
-        slope = (phi[:, 1 : nb + 1] - phi[:, :nb]) / d
+        phi = -k0 * (r[..., :1] + r_mean[..., :1] + r[..., :7] + r_mean)
+        phi *= 0.5  # mean of the two paths per wall; wall 0 = the direct scatter path
+        slope = (phi[:, 1 : nb + 1] - phi[:, :nb]) / d  # S,nb,7 rad/sample
         curv = (phi[:, 2:] - 2 * phi[:, 1 : nb + 1] + phi[:, :nb]) / (2 * d * d)
-        alias = np.ones(slope.shape)
+        alias = np.ones(slope.shape, dtype=np.float32)
         fast = np.abs(slope) > 0.3 * 2 * np.pi
         if np.any(fast):  # drop what the internal rate cannot hold (far outside ±1.5 kHz)
             alias[fast] = _taper(slope[fast] / (2 * np.pi), 0.3, 0.42)
-        coef = (e_s[..., _SPK_PATHS] * alias).astype(np.complex64)[..., None, :] * np.swapaxes(
-            e_m[:, :, _MIC_PATHS, :], 2, 3
-        )  # S,nb,M,13
+        # per wall w: e_s[w]·e_m[0] + e_s[0]·e_m[w]  (wall 0: the direct path, once)
+        coef = e_s[..., :, None] * e_m[..., :1, :] + e_s[..., :1, None] * e_m
+        coef[..., 0, :] *= 0.5
+        coef = np.swapaxes(coef * alias[..., None], 2, 3)  # S,nb,M,7
         rot = cis((slope + curv * (1 - d)).astype(np.float32))
         acc = cis((2 * curv).astype(np.float32))
         ramp = np.empty((d, *slope.shape), dtype=np.complex64)  # contiguous per step
@@ -358,11 +362,13 @@ class Renderer:
                 aud += sp.audible(k_idx, fs_int)
             af = np.fft.rfft(aud) * self.audible_band
             spec[:, : af.size] += fac * self.audible_gain[:, None] * af[None, :]
-        y = np.fft.irfft(spec, n=n_out, axis=1)[:, PAD * fac : (PAD + N_CHUNK) * fac]
+        # single precision from here on: the output is float32 anyway
+        full = np.fft.irfft(spec.astype(np.complex64), n=n_out, axis=1)
+        y = np.asarray(full[:, PAD * fac : (PAD + N_CHUNK) * fac], dtype=np.float32)
         n0, n = j * N_CHUNK * fac, N_CHUNK * fac
         if self.noise_rms > 0:
             rng = keyed_rng(self.scenario.seed, 0x401, j)
-            y += self.noise_rms * rng.standard_normal((m, n))
+            y += np.float32(self.noise_rms) * rng.standard_normal((m, n), dtype=np.float32)
         for burst in self.bursts:
             times = burst.spec.times
             if times:
@@ -371,7 +377,7 @@ class Renderer:
                     if not self.scenario.loop
                     else self._loop_burst(burst, n0, n)
                 )
-                y += self.burst_gain[:, None] * b[None, :]
+                y += (self.burst_gain[:, None] * b[None, :]).astype(np.float32)
         return self._adc(y).T.copy()
 
     def _loop_burst(self, burst: BurstModel, n0: int, n: int) -> FloatArray:
@@ -392,14 +398,17 @@ class Renderer:
         if b > a:
             spec[:, a:b] += scale * xf[:, a - lo : b - lo]
 
-    def _adc(self, y: FloatArray) -> npt.NDArray[np.float32]:
-        """Clip at full scale and quantise to the ADC word length."""
-        y = np.clip(y, -1.0, 1.0)
+    def _adc(self, y: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Clip at full scale and quantise to the ADC word length (exact in float32)."""
         bits = self.scenario.device.adc_bits
-        if bits is not None:
-            q = 2.0 ** (bits - 1)
-            y = np.clip(np.round(y * q), -q, q - 1) / q
-        return y.astype(np.float32)
+        if bits is None:
+            return np.clip(y, -1.0, 1.0, out=y)
+        q = np.float32(2.0 ** (bits - 1))
+        y *= q
+        np.round(y, out=y)
+        np.clip(y, -q, q - 1, out=y)
+        y /= q
+        return y
 
 
 @lru_cache(maxsize=8)
