@@ -74,5 +74,9 @@ CLIP_LABELS: Final = ("false_alarm", "missed", "other")
 CLIPS_DIR: Final = "clips"
 
 ISSUE_HEALTH: Final = "health_problem"
+# Health problems the runner reports by code that have their own repair text.
+KNOWN_HEALTH_PROBLEMS: Final = frozenset({"carrier_lost"})
+# A health problem must persist this long (seconds) before it becomes a repair issue.
+HEALTH_ISSUE_DELAY: Final = 60.0
 
 ZEROCONF_TYPE: Final = "_uspd._tcp.local."

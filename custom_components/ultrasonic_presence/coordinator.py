@@ -17,7 +17,9 @@ from .const import (
     CONF_SOURCE,
     DOMAIN,
     ERROR_AUTH_FAILED,
+    HEALTH_ISSUE_DELAY,
     ISSUE_HEALTH,
+    KNOWN_HEALTH_PROBLEMS,
     LOGGER,
     MIN_WRITE_INTERVAL,
 )
@@ -72,6 +74,8 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         self._flush_unsub: CALLBACK_TYPE | None = None
         self._flush_job = HassJob(self._async_flush, cancel_on_shutdown=True)
         self._health_problem: str | None = None
+        self._health_candidate: str | None = None
+        self._health_since = 0.0
 
     @property
     def issue_id(self) -> str:
@@ -209,27 +213,36 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
 
     @callback
     def _async_check_runner(self) -> None:
-        """Follow the runner's health problem and a changed calibration."""
+        """Raise a repair issue for a health problem that persists, clear it when gone.
+
+        The runner reports a problem per frame; only one that lasts
+        HEALTH_ISSUE_DELAY seconds becomes an issue, so a moment of lost carrier
+        (someone standing in front of the speaker) does not nag the user.
+        """
         problem = self.require_runner().health_problem
-        if problem != self._health_problem:
-            self._health_problem = problem
-            if problem is None:
+        now = self.hass.loop.time()
+        if problem != self._health_candidate:
+            self._health_candidate = problem
+            self._health_since = now
+        if problem is None:
+            if self._health_problem is not None:
+                self._health_problem = None
                 ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
-            else:
-                ir.async_create_issue(
-                    self.hass,
-                    DOMAIN,
-                    self.issue_id,
-                    is_fixable=True,
-                    is_persistent=False,
-                    severity=ir.IssueSeverity.WARNING,
-                    translation_key=ISSUE_HEALTH,
-                    translation_placeholders={
-                        "title": self.config_entry.title,
-                        "problem": problem,
-                    },
-                    data={"entry_id": self.config_entry.entry_id},
-                )
+            return
+        if problem == self._health_problem or now - self._health_since < HEALTH_ISSUE_DELAY:
+            return
+        self._health_problem = problem
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self.issue_id,
+            is_fixable=True,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=problem if problem in KNOWN_HEALTH_PROBLEMS else ISSUE_HEALTH,
+            translation_placeholders={"title": self.config_entry.title, "problem": problem},
+            data={"entry_id": self.config_entry.entry_id},
+        )
 
     @callback
     def async_handle_calibration(self, calibration: CalibrationResult) -> None:

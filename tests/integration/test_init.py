@@ -151,33 +151,44 @@ async def test_rate_limit(
 
 async def test_health_issue(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     runner: FakeRunner,
     issue_registry: ir.IssueRegistry,
     init_integration: MockConfigEntry,
 ) -> None:
-    """A health problem raises a repair issue that clears when fixed."""
+    """A persisting health problem raises a repair issue that clears when fixed."""
     issue_id = f"health_problem_{init_integration.entry_id}"
+
+    async def report(occupied: bool, seconds: float = 0.0) -> None:
+        freezer.tick(timedelta(seconds=seconds))
+        runner.push_state(make_state(occupied=occupied))
+        await hass.async_block_till_done()
+
     runner.health_problem = "carrier SNR dropped below 6 dB"
-    runner.push_state(make_state(occupied=False))
-    await hass.async_block_till_done()
+    await report(False)
+    await report(True, 30)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None  # not yet: transient?
+    await report(False, 31)
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_key == "health_problem"
+    assert issue.is_fixable
     assert issue.translation_placeholders == {
         "title": "Simulated room",
         "problem": "carrier SNR dropped below 6 dB",
     }
 
     runner.health_problem = None
-    runner.push_state(make_state(occupied=True))
-    await hass.async_block_till_done()
+    await report(True, 1)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
 
-    runner.health_problem = "microphone 2 silent"
-    runner.push_state(make_state(occupied=False))
-    await hass.async_block_till_done()
-    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
-    # Unloading clears it (the next start checks again).
+    # A known problem code gets its own text; unloading clears the issue.
+    runner.health_problem = "carrier_lost"
+    await report(False, 1)
+    await report(True, 61)
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "carrier_lost"
     await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None

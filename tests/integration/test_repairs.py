@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.repairs import DOMAIN as REPAIRS_DOMAIN
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -17,14 +20,18 @@ from .conftest import FakeRunner, make_state
 
 async def test_fix_health_problem_recalibrates(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     init_integration: MockConfigEntry,
     runner: FakeRunner,
     issue_registry: ir.IssueRegistry,
 ) -> None:
     """Confirming the repair asks the runner to recalibrate."""
     assert await async_setup_component(hass, REPAIRS_DOMAIN, {})
-    runner.health_problem = "carrier lost"
+    runner.health_problem = "carrier_lost"
     runner.push_state(make_state(occupied=False))
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(seconds=61))
+    runner.push_state(make_state(occupied=True))
     await hass.async_block_till_done()
     issue_id = f"health_problem_{init_integration.entry_id}"
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
