@@ -62,9 +62,9 @@ def _to_float(path: Path, data: npt.NDArray[np.generic]) -> AudioBlock:
     if data.dtype == np.uint8:
         return ((data.astype(np.float32) - 128.0) / 128.0).astype(np.float32)
     if data.dtype == np.int16:
-        return (data / 32768.0).astype(np.float32)
+        return (data.astype(np.float32) / np.float32(32768.0)).astype(np.float32)
     if data.dtype == np.int32:
-        return (data / 2147483648.0).astype(np.float32)
+        return (data.astype(np.float64) / 2147483648.0).astype(np.float32)
     if data.dtype in (np.float32, np.float64):
         return data.astype(np.float32)
     raise SourceError(

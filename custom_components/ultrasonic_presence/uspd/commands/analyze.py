@@ -1,0 +1,101 @@
+"""`uspd analyze FILE.wav`: the production pipeline, default options, on a recording.
+
+The carrier is found in the recording itself (strongest stable tone above 17 kHz).
+JSON contract (others rely on it): top-level `carrier_hz`, `sample_rate`, `channels`,
+`events` = [{"t": s, "occupied": bool, "reason": str}] in time order, and `frames` =
+{"t": [...], "motion_probability": [...], "occupied": [...], "motion_class": [...]}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ..audio.source import SourceError
+from ..cli import UserError
+
+
+def register(sub: Any) -> None:
+    """Add the `analyze` parser."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "analyze", help="run the presence pipeline on a WAV recording"
+    )
+    parser.add_argument("wav", type=Path, help="WAV file: 44.1–192 kHz, 1–8 channels, ≥ 1 s")
+    parser.add_argument("--json", action="store_true", help="print the JSON report")
+    parser.add_argument(
+        "--carrier", type=float, help="carrier frequency in Hz (default: detect it)"
+    )
+    parser.set_defaults(func=run)
+
+
+def analyze(path: Path, carrier_hz: float | None = None) -> dict[str, Any]:
+    """Run the pipeline over the whole file; the report as a JSON-able dict."""
+    from ..audio.wavfile import WavSource
+    from ..dsp.carrier import detect_carrier
+    from ..pipeline import Pipeline
+
+    source = WavSource(path)
+    if carrier_hz is None:
+        try:
+            carrier_hz = detect_carrier(source.samples, source.sample_rate)
+        except ValueError as err:
+            raise SourceError(f"{path}: {err}", "no_ultrasonic_response") from err
+    try:
+        pipeline = Pipeline(source.sample_rate, source.channels, carrier_hz)
+    except ValueError as err:
+        raise SourceError(f"{path}: {err}", "sample_rate_too_low") from err
+    frames: dict[str, list[Any]] = {
+        "t": [],
+        "motion_probability": [],
+        "occupied": [],
+        "motion_class": [],
+    }
+    events: list[dict[str, Any]] = []
+    block = round(0.05 * source.sample_rate)
+    previous: bool | None = None
+    while source.frames_left:
+        for result in pipeline.process(source.read(block)):
+            d = result.decision
+            p = result.probabilities
+            frames["t"].append(round(d.t, 3))
+            frames["motion_probability"].append(None if p is None else round(float(p[1] + p[2]), 4))
+            frames["occupied"].append(d.occupied)
+            frames["motion_class"].append(d.motion_class)
+            if d.occupied != previous and (previous is not None or d.occupied):
+                events.append({"t": round(d.t, 3), "occupied": d.occupied, "reason": d.reason})
+            previous = d.occupied
+    source.close()
+    return {
+        "file": str(path),
+        "carrier_hz": round(float(carrier_hz), 1),
+        "sample_rate": source.sample_rate,
+        "channels": source.channels,
+        "duration_s": round(len(source.samples) / source.sample_rate, 3),
+        "runtime": pipeline.runtime,
+        "events": events,
+        "frames": frames,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the report (JSON or a short human summary)."""
+    try:
+        report = analyze(args.wav, args.carrier)
+    except SourceError as err:
+        raise UserError(str(err)) from err
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(
+        f"{report['file']}: {report['sample_rate']} Hz, {report['channels']} ch, "
+        f"{report['duration_s']} s, carrier {report['carrier_hz'] / 1000:.2f} kHz, "
+        f"runtime {report['runtime']}"
+    )
+    if not report["events"]:
+        print("  no occupancy detected")
+    for event in report["events"]:
+        state = "occupied" if event["occupied"] else "clear"
+        print(f"  {event['t']:8.2f} s  {state:8s}  {event['reason']}")
+    return 0

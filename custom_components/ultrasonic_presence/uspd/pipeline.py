@@ -1,0 +1,208 @@
+"""The production pipeline: audio blocks → features → motion probabilities → occupancy.
+
+One class used by the Home Assistant runner, `uspd analyze` and `uspd bench`, so what
+is benchmarked is what users run. Stages (see ARCHITECTURE.md): DspChain (front-end,
+Doppler features, music canceller) → a motion scorer (the int8 TFLite classifier via
+LiteRT or the numpy executor; the conventional Doppler-energy detector when no model
+ships) → OccupancyDetector.
+
+Frames without a usable carrier (emission switched off or paused, carrier lost) carry
+no evidence: the detector holds its state, and a carrier missing while it should be
+on for CARRIER_LOST_S raises SourceError('no_ultrasonic_response') so the sensor goes
+unavailable instead of reporting a silently wrong "clear".
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from .audio.source import AudioBlock, SourceError
+from .detector import Decision, OccupancyDetector
+from .dsp.calibration import CalibrationResult, HealthMonitor
+from .dsp.chain import DspChain
+from .dsp.features import (
+    FEATURE_FLOOR_DB,
+    FEATURE_SHAPE,
+    FRAME_HOP_S,
+    WINDOW_S,
+    ContextWindow,
+    FeatureFrames,
+)
+from .dsp.frontend import PASSBAND_HZ
+
+CARRIER_LOST_S = 5.0
+"""Seconds without a received carrier (while emitting) before the source is declared broken."""
+FEATURE_HISTORY_S = 60.0
+"""Feature frames kept for `capture_clip` (features only, never audio)."""
+
+
+class MotionScorer(Protocol):
+    """Context tensor + frame facts → class probabilities (detector.MotionClass order)."""
+
+    runtime: str
+
+    def score(
+        self, context: npt.NDArray[np.float32], frames: FeatureFrames, i: int
+    ) -> npt.NDArray[np.float32]:
+        """Probabilities for frame `i` of `frames`, whose context tensor is `context`."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class FrameResult:
+    """Everything known about one decision."""
+
+    decision: Decision
+    probabilities: npt.NDArray[np.float32] | None
+    carrier_dbfs: float
+    snr_db: float
+    music_present: bool
+    health_problem: str | None
+
+
+def default_scorer() -> MotionScorer:
+    """The shipped int8 model when present, else the conventional detector."""
+    from .scoring import load_default_scorer
+
+    return load_default_scorer()
+
+
+class Pipeline:
+    """Streaming, stateful: feed blocks in order with `process`."""
+
+    def __init__(
+        self,
+        sample_rate: int,
+        channels: int,
+        carrier_hz: float,
+        *,
+        calibration: CalibrationResult | None = None,
+        detector: OccupancyDetector | None = None,
+        scorer: MotionScorer | None = None,
+        t0: float = 0.0,
+    ) -> None:
+        """ValueError for rates/carriers the DSP cannot serve (message says why).
+
+        With a calibration, SNR is reported against its measured noise (the same
+        figure calibration showed) and a HealthMonitor watches for carrier drop or new
+        interference; without one (recordings) SNR comes from the feature floor.
+        """
+        self.chain = DspChain(sample_rate, carrier_hz, channels)
+        self.calibration = calibration
+        self.health = HealthMonitor(calibration) if calibration else None
+        self.detector = detector or OccupancyDetector()
+        self.scorer = scorer or default_scorer()
+        self.context = ContextWindow()
+        self.t0 = t0
+        self._frames = 0
+        self._no_carrier_frames = 0
+        self._history: deque[npt.NDArray[np.float32]] = deque(
+            maxlen=round(FEATURE_HISTORY_S / FRAME_HOP_S)
+        )
+        self._last: Decision | None = None
+
+    @staticmethod
+    def default_runtime() -> str:
+        """Runtime a new pipeline would use (for diagnostics before the first block)."""
+        return default_scorer().runtime
+
+    @property
+    def runtime(self) -> str:
+        """'litert', 'numpy' or 'conventional'."""
+        return self.scorer.runtime
+
+    @property
+    def stream_time(self) -> float:
+        """Seconds of stream decided so far (continues from t0 across rebuilds)."""
+        return self.t0 + self._frames * self.chain.frame_hop_s
+
+    @property
+    def emission_wanted(self) -> bool:
+        """The detector's duty cycle: False while emission should pause."""
+        return self._last is None or self._last.emission_wanted
+
+    def recent_features(self, seconds: float) -> npt.NDArray[np.float32]:
+        """Last `seconds` of feature frames, shape (n, N_BINS, N_PLANES)."""
+        n = min(len(self._history), round(seconds / FRAME_HOP_S))
+        if n == 0:
+            return np.zeros((0, *FEATURE_SHAPE[1:]), np.float32)
+        return np.stack(list(self._history)[-n:])
+
+    def _health_problem(self, frames: FeatureFrames, i: int) -> str | None:
+        if self.health is None:
+            return None
+        status = self.health.update(_frame_slice(frames, i))
+        return "; ".join(status.reasons) if status.needs_recalibration else None
+
+    def process(self, block: AudioBlock, *, emission_on: bool = True) -> list[FrameResult]:
+        """Consume one audio block; one FrameResult per completed feature hop."""
+        frames = self.chain.process(block)
+        results = []
+        for i in range(frames.features.shape[0]):
+            # A frame is decided when its analysis window ends.
+            t = self.stream_time + WINDOW_S
+            self._frames += 1
+            self._history.append(frames.features[i])
+            context = self.context.push(frames.features[i])
+            level = np.abs(frames.carrier[i])
+            carrier_dbfs = float(20.0 * np.log10(max(float(np.min(level)), 1e-12)))
+            if self.calibration is not None:
+                snr_db = carrier_dbfs - self.calibration.noise_dbfs
+            else:
+                snr_db = _doppler_band_snr(frames.features[i])
+            usable = emission_on and bool(frames.carrier_ok[i])
+            health = self._health_problem(frames, i)
+            if emission_on and not frames.carrier_ok[i]:
+                self._no_carrier_frames += 1
+                health = "no carrier received"
+                if self._no_carrier_frames * FRAME_HOP_S >= CARRIER_LOST_S:
+                    raise SourceError(
+                        f"no ultrasonic carrier received for {CARRIER_LOST_S:g} s: check that "
+                        "the speaker plays and the microphone hears above 17 kHz",
+                        "no_ultrasonic_response",
+                    )
+            else:
+                self._no_carrier_frames = 0
+            probabilities: npt.NDArray[np.float32] | None = None
+            if usable:
+                probabilities = self.scorer.score(context, frames, i)
+                decision = self.detector.update(t, probabilities)
+            else:
+                reason = "emission off" if not emission_on else "no carrier received"
+                decision = self.detector.hold(t, reason)
+            self._last = decision
+            results.append(
+                FrameResult(
+                    decision=decision,
+                    probabilities=probabilities,
+                    carrier_dbfs=carrier_dbfs,
+                    snr_db=snr_db if usable else 0.0,
+                    music_present=bool(frames.music[i] or frames.sensitivity_reduced[i]),
+                    health_problem=health,
+                )
+            )
+        return results
+
+
+def _frame_slice(frames: FeatureFrames, i: int) -> FeatureFrames:
+    """Frame `i` alone, as a FeatureFrames (what per-frame consumers take)."""
+    return FeatureFrames(
+        **{f.name: getattr(frames, f.name)[i : i + 1] for f in dataclass_fields(frames)}
+    )
+
+
+def _doppler_band_snr(frame: npt.NDArray[np.float32]) -> float:
+    """Carrier-to-noise ratio over the Doppler band, dB.
+
+    The motion plane is a density in dBc/Hz; its median over velocity bins is the
+    noise floor even while someone moves (motion fills a minority of bins).
+    """
+    density = float(np.median(frame[:, 0]))
+    density = max(density, FEATURE_FLOOR_DB)
+    return -(density + 10.0 * float(np.log10(2.0 * PASSBAND_HZ)))

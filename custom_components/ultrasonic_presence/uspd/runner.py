@@ -1,0 +1,389 @@
+"""Run the pipeline on a live source in a worker thread: what Home Assistant drives.
+
+The runner owns the source's lifetime (open, emission, close), recovers from
+`SourceError` with exponential backoff, applies the detector's emission duty cycle and
+the user's emission switch, re-calibrates on request, and hands a `SensorState` per
+decision to a callback. It never touches Home Assistant: the adapter marshals the
+callbacks onto its event loop. `run_for` processes stream time synchronously on the
+caller's thread (no pacing), so tests and the CLI drive exactly the same code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from .audio.factory import SourceSpec, open_source
+from .audio.source import AudioSource, SourceError
+from .detector import DetectorOptions, OccupancyDetector
+from .dsp.calibration import CalibrationResult, calibrate
+from .pipeline import FrameResult, Pipeline
+
+_LOGGER = logging.getLogger(__name__)
+
+BLOCK_S = 0.05
+"""Audio read per loop iteration: one feature hop, so decisions flow at the hop rate."""
+BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
+"""Reopen delays after a source failure; the last repeats."""
+
+AUTO_RECAL_S = 3600.0
+"""At most one automatic re-calibration per hour of stream for a persisting health problem."""
+
+Band = Literal["auto", "high", "low"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunnerOptions:
+    """Everything a user can tune (the HA options flow), with defaults."""
+
+    sensitivity: float = 0.5
+    hold_time_s: float = 60.0
+    minor_window_s: float = 120.0
+    emission_pause_s: float = 0.0
+    max_level_dbfs: float = -6.0
+    band: Band = "auto"
+
+    def detector_options(self) -> DetectorOptions:
+        """The detector's share of the options."""
+        return DetectorOptions(
+            sensitivity=self.sensitivity,
+            hold_time_s=self.hold_time_s,
+            minor_window_s=self.minor_window_s,
+            emission_pause_s=self.emission_pause_s,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form for storage."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunnerOptions:
+        """Build from stored options, ignoring unknown keys (forward compatible)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True, kw_only=True)
+class SensorState:
+    """What the adapter shows after each decision."""
+
+    t: float
+    occupied: bool
+    motion_level: float
+    motion_class: str
+    carrier_hz: float
+    snr_db: float
+    emission_level_dbfs: float | None
+    emission_enabled: bool
+    music_present: bool
+    reason: str
+
+
+@dataclass
+class _Stats:
+    """Recent decision statistics for diagnostics (bounded, JSON-able)."""
+
+    decisions: int = 0
+    occupied_decisions: int = 0
+    state_changes: list[dict[str, Any]] = field(default_factory=list)
+    class_counts: dict[str, int] = field(default_factory=dict)
+    source_errors: int = 0
+    recalibrations: int = 0
+
+    def add(self, result: FrameResult, changed: bool) -> None:
+        decision = result.decision
+        self.decisions += 1
+        self.occupied_decisions += decision.occupied
+        self.class_counts[decision.motion_class] = (
+            self.class_counts.get(decision.motion_class, 0) + 1
+        )
+        if changed:
+            self.state_changes.append(
+                {
+                    "t": round(decision.t, 2),
+                    "occupied": decision.occupied,
+                    "reason": decision.reason,
+                }
+            )
+            del self.state_changes[:-20]
+
+
+def check_hardware(spec: SourceSpec) -> None:
+    """Open the source and read a moment of audio; SourceError with a code if unusable."""
+    source = open_source(spec)
+    try:
+        source.read(int(source.sample_rate * 0.1))
+    finally:
+        source.close()
+
+
+def run_calibration(spec: SourceSpec, options: RunnerOptions) -> CalibrationResult:
+    """Open the source and sweep carriers/levels (blocking; ≤ 10 s of audio)."""
+    source = open_source(spec)
+    try:
+        return calibrate(source, max_level_dbfs=options.max_level_dbfs, band=options.band)
+    finally:
+        source.close()
+
+
+class PresenceRunner:
+    """One sensor: source + pipeline + detector, in a thread or stepped by the caller."""
+
+    def __init__(
+        self,
+        spec: SourceSpec,
+        calibration: CalibrationResult,
+        options: RunnerOptions,
+        on_state: Callable[[SensorState], None],
+        on_availability: Callable[[bool, str | None], None],
+        *,
+        realtime: bool = True,
+        on_calibrated: Callable[[CalibrationResult], None] | None = None,
+        source_factory: Callable[[SourceSpec], AudioSource] = open_source,
+    ) -> None:
+        """Nothing is opened until `start` or `run_for`."""
+        self.spec = spec
+        self.calibration = calibration
+        self.options = options
+        self._on_state = on_state
+        self._on_availability = on_availability
+        self._on_calibrated = on_calibrated
+        self._realtime = realtime
+        self._source_factory = source_factory
+        self._source: AudioSource | None = None
+        self._pipeline: Pipeline | None = None
+        self._available: bool | None = None
+        self._emission_enabled = True
+        self._emission_applied: tuple[float | None, float] | None = None
+        self._recalibrate = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._stats = _Stats()
+        self._last_occupied: bool | None = None
+        self._detector = OccupancyDetector(options.detector_options())
+        self._stream_t = 0.0
+        self._last_auto_recal_t: float | None = None
+        self.health_problem: str | None = None
+
+    # --- control (any thread) -------------------------------------------------
+    @property
+    def runtime(self) -> str:
+        """Inference runtime in use ('litert', 'numpy'), known once the pipeline exists."""
+        return self._pipeline.runtime if self._pipeline else Pipeline.default_runtime()
+
+    @property
+    def emission_enabled(self) -> bool:
+        """The user's emission switch."""
+        return self._emission_enabled
+
+    def set_emission_enabled(self, enabled: bool) -> None:
+        """Turn the carrier on/off; applied before the next block is read."""
+        self._emission_enabled = enabled
+
+    def request_recalibration(self) -> None:
+        """Re-run calibration on the open source at the next block boundary."""
+        self._recalibrate.set()
+
+    def capture_features(self, seconds: float) -> npt.NDArray[np.float32]:
+        """The last `seconds` of feature frames (never audio), for labelled clips."""
+        with self._lock:
+            if self._pipeline is None:
+                return np.zeros((0,), dtype=np.float32)
+            return self._pipeline.recent_features(seconds)
+
+    def statistics(self) -> dict[str, Any]:
+        """Recent decision statistics (JSON-able)."""
+        with self._lock:
+            stats = asdict(self._stats)
+        stats["runtime"] = self.runtime
+        stats["available"] = self._available
+        stats["health_problem"] = self.health_problem
+        return stats
+
+    # --- thread lifecycle ---------------------------------------------------------
+    def start(self) -> None:
+        """Start the worker thread (idempotent)."""
+        if self._thread and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._worker, name=f"uspd-{self.spec.unique_id()}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the worker, silence the emitter and release the hardware."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                _LOGGER.warning("worker thread did not stop within %.1f s", timeout)
+            self._thread = None
+        self._close_source()
+
+    def run_for(self, seconds: float) -> list[SensorState]:
+        """Process `seconds` of stream synchronously; returns the states (also called back)."""
+        states: list[SensorState] = []
+        n_blocks = round(seconds / BLOCK_S)
+        for _ in range(n_blocks):
+            try:
+                states.extend(self._step())
+            except SourceError as err:
+                self._fail(err)
+                raise
+        return states
+
+    # --- internals -------------------------------------------------------------------
+    def _worker(self) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                # Pace by blocks read: real hardware blocks in read() anyway, a
+                # simulated room must not run faster than the clock on the wall.
+                t_wall0 = time.monotonic()
+                blocks = 0
+                while not self._stop.is_set():
+                    self._step()
+                    attempt = 0
+                    blocks += 1
+                    if self._realtime:
+                        ahead = blocks * BLOCK_S - (time.monotonic() - t_wall0)
+                        if ahead > 0:
+                            self._stop.wait(ahead)
+            except SourceError as err:
+                self._fail(err)
+                delay = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+                attempt += 1
+                self._stop.wait(delay)
+            except Exception:  # a bug must not kill the sensor silently
+                _LOGGER.exception("unexpected error in the presence pipeline")
+                self._fail(SourceError("internal error in the presence pipeline"))
+                self._stop.wait(BACKOFF_S[-1])
+
+    def _ensure_open(self) -> tuple[AudioSource, Pipeline]:
+        if self._source is None:
+            source = self._source_factory(self.spec)
+            with self._lock:
+                self._source, self._pipeline = source, None
+            self._emission_applied = None
+        if self._pipeline is None:
+            source = self._source
+            try:
+                # The detector and the clock survive pipeline rebuilds (re-calibration,
+                # reopen), so occupancy does not flap when the carrier changes.
+                pipeline = Pipeline(
+                    source.sample_rate,
+                    source.channels,
+                    self.calibration.carrier_hz,
+                    calibration=self.calibration,
+                    detector=self._detector,
+                    t0=self._stream_t,
+                )
+            except ValueError as err:  # e.g. carrier above this card's Nyquist
+                raise SourceError(str(err), "sample_rate_too_low") from err
+            with self._lock:
+                self._pipeline = pipeline
+            self._set_available(True, None)
+        return self._source, self._pipeline
+
+    def _apply_emission(self, source: AudioSource, wanted: bool) -> tuple[float | None, float]:
+        target: tuple[float | None, float] = (
+            (self.calibration.carrier_hz, self.calibration.level_dbfs)
+            if wanted
+            else (None, self.calibration.level_dbfs)
+        )
+        if target != self._emission_applied:
+            source.set_emission(*target)
+            self._emission_applied = target
+        return target
+
+    def _step(self) -> list[SensorState]:
+        source, pipeline = self._ensure_open()
+        if self._recalibrate.is_set():
+            self._recalibrate.clear()
+            self._run_recalibration(source)
+            source, pipeline = self._ensure_open()
+        wanted = self._emission_enabled and pipeline.emission_wanted
+        carrier, level = self._apply_emission(source, wanted)
+        block = source.read(round(BLOCK_S * source.sample_rate))
+        results = pipeline.process(block, emission_on=carrier is not None)
+        self._stream_t = pipeline.stream_time
+        states = []
+        for result in results:
+            decision = result.decision
+            changed = decision.occupied != self._last_occupied
+            self._last_occupied = decision.occupied
+            with self._lock:
+                self._stats.add(result, changed)
+            self._note_health(result.health_problem)
+            state = SensorState(
+                t=decision.t,
+                occupied=decision.occupied,
+                motion_level=decision.motion_level,
+                motion_class=decision.motion_class,
+                carrier_hz=self.calibration.carrier_hz,
+                snr_db=round(result.snr_db, 1),
+                emission_level_dbfs=level if carrier is not None else None,
+                emission_enabled=self._emission_enabled,
+                music_present=result.music_present,
+                reason=decision.reason,
+            )
+            states.append(state)
+            self._on_state(state)
+        return states
+
+    def _note_health(self, problem: str | None) -> None:
+        """Persisting carrier drop / new interference: re-calibrate once per AUTO_RECAL_S.
+
+        If the problem survives a re-calibration it stays in `health_problem`, which
+        the adapter shows to the user (a repair issue in Home Assistant).
+        """
+        self.health_problem = problem
+        if problem is None:
+            return
+        last = self._last_auto_recal_t
+        if last is None or self._stream_t - last >= AUTO_RECAL_S:
+            self._last_auto_recal_t = self._stream_t
+            _LOGGER.info("health check failed (%s): re-calibrating", problem)
+            self._recalibrate.set()
+
+    def _run_recalibration(self, source: AudioSource) -> None:
+        _LOGGER.info("re-calibrating %s", self.spec.unique_id())
+        result = calibrate(
+            source, max_level_dbfs=self.options.max_level_dbfs, band=self.options.band
+        )
+        with self._lock:
+            self.calibration = result
+            self._stats.recalibrations += 1
+            self._pipeline = None  # rebuilt on the new carrier by _ensure_open
+        self._emission_applied = None
+        if self._on_calibrated:
+            self._on_calibrated(result)
+
+    def _fail(self, err: SourceError) -> None:
+        with self._lock:
+            self._stats.source_errors += 1
+        self._close_source()
+        self._set_available(False, str(err))
+
+    def _set_available(self, available: bool, message: str | None) -> None:
+        if available != self._available:
+            self._available = available
+            self._on_availability(available, message)
+
+    def _close_source(self) -> None:
+        with self._lock:
+            source, self._source, self._pipeline = self._source, None, None
+        if source is not None:
+            with contextlib.suppress(SourceError):
+                source.set_emission(None, 0.0)
+            source.close()

@@ -1,0 +1,60 @@
+"""Motion scorers: feature context → class probabilities for the occupancy detector.
+
+Two implementations behind one interface, so the benchmark can put them side by side
+and the product can fall back:
+- `ModelScorer`: the shipped int8 TFLite classifier (LiteRT or the numpy executor).
+- `ConventionalScorer`: Doppler-band energy over an adaptive floor (SoundWave style),
+  the baseline — it cannot tell a fan from a person, which is the point of comparing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from .detector import MotionClass
+from .dsp.conventional import ConventionalDetector
+from .dsp.features import FeatureFrames, scale_features
+
+F32 = npt.NDArray[np.float32]
+
+
+class ConventionalScorer:
+    """Energy detector decisions as probabilities: motion → 'major', else 'none'."""
+
+    runtime: str = "conventional"
+
+    def __init__(self) -> None:
+        """Fresh adaptive floor."""
+        self.detector = ConventionalDetector()
+
+    def score(self, context: F32, frames: FeatureFrames, i: int) -> F32:
+        """Feed frame `i` to the energy detector (it keeps its own floor/hysteresis)."""
+        out = self.detector.update(frames.features[i : i + 1])
+        p = np.zeros(len(MotionClass), dtype=np.float32)
+        p[MotionClass.HUMAN_MAJOR if out.motion[0] else MotionClass.NO_MOTION] = 1.0
+        return p
+
+
+class ModelScorer:
+    """The int8 classifier on the scaled context window."""
+
+    def __init__(self, path: str | None = None, prefer: str = "auto") -> None:
+        """Load the model (default: the shipped presence.tflite)."""
+        from .model import load_classifier
+
+        self.classifier = load_classifier(path, prefer)  # type: ignore[arg-type]
+        self.runtime: str = self.classifier.runtime
+
+    def score(self, context: F32, frames: FeatureFrames, i: int) -> F32:
+        """Probabilities in MotionClass order."""
+        return self.classifier.predict(scale_features(context))
+
+
+def load_default_scorer() -> ModelScorer | ConventionalScorer:
+    """The shipped model if it is there, else the conventional detector."""
+    from .model import DEFAULT_MODEL_PATH
+
+    if DEFAULT_MODEL_PATH.exists():
+        return ModelScorer()
+    return ConventionalScorer()
