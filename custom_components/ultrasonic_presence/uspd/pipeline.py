@@ -160,7 +160,6 @@ class Pipeline:
             health = self._health_problem(frames, i)
             if emission_on and not frames.carrier_ok[i]:
                 self._no_carrier_frames += 1
-                health = "no carrier received"
                 if self._no_carrier_frames * FRAME_HOP_S >= CARRIER_LOST_S:
                     raise SourceError(
                         f"no ultrasonic carrier received for {CARRIER_LOST_S:g} s: check that "

@@ -23,7 +23,8 @@ SourceKind = Literal["simulated", "soundcard", "node"]
 class SourceSpec:
     """Kind + parameters of one sensor.
 
-    simulated: {"scenario": "demo_room", "seed": int, "sample_rate": 96000, "mics": 4}
+    simulated: {"scenario": "demo_room", "seed": int, "sample_rate": 96000, "mics": 4,
+                "duration_s": optional float (scenario default otherwise)}
     soundcard: {"input_device": str, "output_device": str, "sample_rate": int}
     node:      {"host": str, "port": int, "key": str}
     """
@@ -68,6 +69,7 @@ def _open_simulated(spec: SourceSpec) -> AudioSource:
             seed=int(params.get("seed", 0)),
             sample_rate=int(params.get("sample_rate", 96_000)),
             n_mics=int(params.get("mics", 4)),
+            duration_s=float(params["duration_s"]) if "duration_s" in params else None,
         )
     except (KeyError, ValueError) as err:
         raise SourceError(f"simulated room: {err}", "device_not_found") from err

@@ -1,0 +1,200 @@
+"""PresenceRunner and Pipeline on the simulated room: the code Home Assistant drives."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+
+from uspd import runner as runner_module
+from uspd.audio.factory import SourceSpec, open_source
+from uspd.audio.source import AudioBlock, AudioSource, SourceError
+from uspd.dsp.calibration import CalibrationResult
+from uspd.pipeline import Pipeline
+from uspd.runner import PresenceRunner, RunnerOptions, SensorState, run_calibration
+
+SPEC = SourceSpec(
+    "simulated",
+    {"scenario": "walk_in", "seed": 3, "sample_rate": 48000, "mics": 2, "duration_s": 60.0},
+)
+
+
+@pytest.fixture(scope="module")
+def calibration() -> CalibrationResult:
+    """One real calibration of the simulated device, shared by the tests."""
+    return run_calibration(SPEC, RunnerOptions())
+
+
+class RecordingSource:
+    """Wraps a real source; records emission commands; can be told to fail."""
+
+    def __init__(self, inner: AudioSource) -> None:
+        self.inner = inner
+        self.emissions: list[tuple[float | None, float]] = []
+        self.fail_reads = False
+        self.closed = False
+
+    @property
+    def sample_rate(self) -> int:
+        return self.inner.sample_rate
+
+    @property
+    def channels(self) -> int:
+        return self.inner.channels
+
+    def read(self, frames: int) -> AudioBlock:
+        if self.fail_reads:
+            raise SourceError("unplugged", "disconnected")
+        return self.inner.read(frames)
+
+    def set_emission(self, carrier_hz: float | None, level_dbfs: float) -> None:
+        self.emissions.append((carrier_hz, level_dbfs))
+        self.inner.set_emission(carrier_hz, level_dbfs)
+
+    def close(self) -> None:
+        self.closed = True
+        self.inner.close()
+
+
+def make_runner(
+    calibration: CalibrationResult, **kwargs: Any
+) -> tuple[PresenceRunner, list[RecordingSource], list[tuple[bool, str | None]]]:
+    sources: list[RecordingSource] = []
+    availability: list[tuple[bool, str | None]] = []
+
+    def factory(spec: SourceSpec) -> AudioSource:
+        src = RecordingSource(open_source(spec))
+        sources.append(src)
+        return src
+
+    runner = PresenceRunner(
+        SPEC,
+        calibration,
+        RunnerOptions(hold_time_s=5.0),
+        lambda state: None,
+        lambda ok, msg: availability.append((ok, msg)),
+        realtime=False,
+        source_factory=factory,
+        **kwargs,
+    )
+    return runner, sources, availability
+
+
+def test_walk_in_turns_occupied_and_reports_calibrated_carrier(
+    calibration: CalibrationResult,
+) -> None:
+    runner, sources, availability = make_runner(calibration)
+    states = runner.run_for(20.0)
+    assert availability == [(True, None)]
+    assert sources[0].emissions[0] == (calibration.carrier_hz, calibration.level_dbfs)
+    assert any(s.occupied for s in states)
+    assert all(s.carrier_hz == calibration.carrier_hz for s in states)
+    assert states[-1].snr_db > 20
+    stats = runner.statistics()
+    assert stats["decisions"] == len(states) and stats["available"] is True
+    assert stats["state_changes"][0]["occupied"] is False or stats["state_changes"][0]["t"] > 0
+    features = runner.capture_features(2.0)
+    assert features.shape == (40, 64, 2) and features.dtype == np.float32
+    runner.stop()
+    assert sources[0].closed and sources[0].emissions[-1][0] is None  # silenced on stop
+
+
+def test_emission_switch_off_holds_state_and_silences(calibration: CalibrationResult) -> None:
+    runner, sources, _ = make_runner(calibration)
+    runner.run_for(1.0)
+    runner.set_emission_enabled(False)
+    states = runner.run_for(2.0)
+    assert sources[0].emissions[-1][0] is None
+    assert all(s.emission_level_dbfs is None and not s.emission_enabled for s in states)
+    assert all(s.reason == "emission off" for s in states[1:])
+    runner.set_emission_enabled(True)
+    assert runner.run_for(0.5)[-1].emission_level_dbfs == calibration.level_dbfs
+    runner.stop()
+
+
+def test_source_failure_then_recovery_in_worker_thread(
+    calibration: CalibrationResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unplug → unavailable once → reopened with backoff → available again."""
+    monkeypatch.setattr(runner_module, "BACKOFF_S", (0.01,))
+    seen = threading.Event()
+    runner, sources, availability = make_runner(calibration)
+    original = runner._on_availability
+
+    def on_availability(ok: bool, msg: str | None) -> None:
+        original(ok, msg)
+        if ok and len(availability) >= 3:
+            seen.set()
+
+    runner._on_availability = on_availability
+    runner.run_for(0.2)
+    sources[0].fail_reads = True
+    runner.start()
+    assert seen.wait(30), availability
+    runner.stop()
+    assert availability[:3] == [(True, None), (False, "unplugged"), (True, None)]
+    assert sources[0].closed and len(sources) >= 2
+    assert runner.statistics()["source_errors"] == 1
+    assert not any(t.name.startswith("uspd-") for t in threading.enumerate())
+
+
+def test_recalibration_keeps_occupancy(calibration: CalibrationResult) -> None:
+    calibrated: list[CalibrationResult] = []
+    runner, _, _ = make_runner(calibration, on_calibrated=calibrated.append)
+    states = runner.run_for(12.0)
+    assert states[-1].occupied
+    runner.request_recalibration()
+    after = runner.run_for(0.5)
+    assert len(calibrated) == 1 and runner.statistics()["recalibrations"] == 1
+    assert all(s.occupied for s in after)  # no flap while the carrier changes
+    runner.stop()
+
+
+def test_pipeline_is_chunking_invariant(calibration: CalibrationResult) -> None:
+    """Same decisions whether the audio comes in one block or random-sized ones."""
+    source = open_source(SPEC)
+    source.set_emission(calibration.carrier_hz, calibration.level_dbfs)
+    audio = source.read(48000 * 4)
+    one = Pipeline(48000, 2, calibration.carrier_hz).process(audio)
+    rng = np.random.default_rng(0)
+    pipeline = Pipeline(48000, 2, calibration.carrier_hz)
+    pieces = []
+    pos = 0
+    while pos < audio.shape[0]:
+        n = int(rng.integers(1, 9000))
+        pieces.extend(pipeline.process(audio[pos : pos + n]))
+        pos += n
+    assert [r.decision for r in one] == [r.decision for r in pieces]
+
+
+def test_unsupported_carrier_for_source_is_a_source_error(
+    calibration: CalibrationResult,
+) -> None:
+    high = CalibrationResult.from_dict({**calibration.to_dict(), "carrier_hz": 40_000.0})
+    runner, _, availability = make_runner(high)  # 48 kHz card cannot carry 40 kHz
+    with pytest.raises(SourceError) as err:
+        runner.run_for(0.1)
+    assert err.value.code == "sample_rate_too_low"
+    assert availability[-1][0] is False
+
+
+def test_sensor_state_fields() -> None:
+    """The adapter's contract: every field it reads exists with the right type."""
+    state = SensorState(
+        t=0.0,
+        occupied=False,
+        motion_level=0.0,
+        motion_class="none",
+        carrier_hz=40_000.0,
+        snr_db=50.0,
+        emission_level_dbfs=None,
+        emission_enabled=True,
+        music_present=False,
+        reason="no motion",
+    )
+    assert not state.occupied and state.emission_level_dbfs is None
+    options = RunnerOptions.from_dict({"sensitivity": 0.7, "unknown": 1})
+    assert options.sensitivity == 0.7
+    assert RunnerOptions.from_dict(options.to_dict()) == options
