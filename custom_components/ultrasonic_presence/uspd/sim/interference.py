@@ -179,6 +179,9 @@ class SpeechModel:
         """Waveform at internal-rate indices k."""
         t = k / fs_int
         out = np.zeros(t.shape)
+        on = self._on(t)
+        if not np.any(on > 0):
+            return out
         for i in range(int(t.min() // self.SLOT_S), int(t.max() // self.SLOT_S) + 1):
             rng = keyed_rng(self.seed, i)
             if rng.uniform() < 0.3:
@@ -195,7 +198,7 @@ class SpeechModel:
                 fh = h * f0
                 g = np.exp(-(((fh - f1) / 200) ** 2)) + 0.5 * np.exp(-(((fh - f2) / 300) ** 2))
                 out[sel] += g * np.sin(2 * np.pi * fh * us) * env / h**0.5
-        return 0.3 * 10 ** (self.spec.level_dbfs / 20) * out * self._on(t)
+        return 0.3 * 10 ** (self.spec.level_dbfs / 20) * out * on
 
     def truth(self, t: FloatArray) -> ActorTruth:
         """'speech' while talking."""

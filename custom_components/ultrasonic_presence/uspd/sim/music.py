@@ -79,8 +79,8 @@ class MusicModel:
         hi = int(np.floor(float(t.max()) / beat))
         return beat, range(lo, hi + 1)
 
-    def _bass(self, t: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Kick + bass line (normalised to ≈1 peak) and mid/hat audible content."""
+    def _bass(self, t: FloatArray, with_mid: bool = True) -> tuple[FloatArray, FloatArray]:
+        """Kick + bass line (normalised to ≈1 peak) and, for the audible band, mid chords."""
         if self.spec.genre == "tone":
             x = np.sin(2 * np.pi * self.spec.tone_hz * t)
             return x, np.zeros_like(t)
@@ -90,33 +90,39 @@ class MusicModel:
         beat, beats = self._beats(t)
         for i in beats:
             rng = keyed_rng(self.seed, i)
-            t0 = i * beat
-            u = t - t0
-            sel = (u >= 0) & (u < 2.0)
-            if not np.any(sel):
-                continue
-            us = u[sel]
+            u = t - i * beat
             if kw > 0 and (i % 4) in self.kicks:
+                sel = (u >= 0) & (u < 1.0)  # e^(-1/0.15): gone after 1 s
+                us = u[sel]
                 ph = 2 * np.pi * (50.0 * us + 60.0 * 0.03 * (1 - np.exp(-us / 0.03)))
                 attack = np.clip(us / 0.004, 0, 1) ** 2
                 low[sel] += kw * np.sin(ph) * np.exp(-us / 0.15) * attack
             note = _BASS_NOTES[rng.integers(len(_BASS_NOTES))]
+            sel = (u >= 0) & (u < beat)
+            us = u[sel]
             release = np.cos(0.5 * np.pi * np.clip((us - 0.8 * beat) / (0.2 * beat), 0, 1)) ** 2
             env = np.clip(us / 0.01, 0, 1) ** 2 * np.exp(-us / (0.6 * beat)) * release
             low[sel] += bw * rng.uniform(0.6, 1.0) * np.sin(2 * np.pi * note * us) * env
-            if mw > 0:
+            if mw > 0 and with_mid:
                 root = rng.uniform(200.0, 450.0)
+                sel = (u >= 0) & (u < 1.5 * beat)
+                us = u[sel]
                 fall = np.cos(0.5 * np.pi * np.clip((us - beat) / (0.5 * beat), 0, 1)) ** 2
                 menv = np.clip(us / 0.02, 0, 1) * np.exp(-us / beat) * fall
+                chord = np.zeros_like(us)
                 for ratio in (1.0, 1.26, 1.5):
                     for h in (1, 2, 3):
-                        mid[sel] += mw * 0.3 / h * np.sin(2 * np.pi * root * ratio * h * us) * menv
+                        chord += 0.3 / h * np.sin(2 * np.pi * root * ratio * h * us)
+                mid[sel] += mw * chord * menv
         return low / max(kw + bw, 1e-9), mid
 
     def excursion(self, t: FloatArray) -> FloatArray:
         """Cone excursion (m) at times t."""
-        low, _ = self._bass(t)
-        return self.x_peak * low * self.active(t)
+        active = self.active(t)
+        if not np.any(active > 0):
+            return np.zeros(t.shape)
+        low, _ = self._bass(t, with_mid=False)
+        return self.x_peak * low * active
 
     def envelope(self, t: FloatArray, k0: float) -> ComplexArray:
         """Complex carrier envelope a(t): AM (1 + m·x/x_peak) times FM exp(j·k0·x)."""
@@ -128,6 +134,9 @@ class MusicModel:
     def audible(self, k: IntArray, fs_int: float) -> FloatArray:
         """Audible waveform (full scale) at internal-rate sample indices k."""
         t = k / fs_int
+        active = self.active(t)
+        if not np.any(active > 0):
+            return np.zeros(t.shape)
         low, mid = self._bass(t)
         out = 0.6 * low + 0.4 * mid
         hw = self.weights[3]
@@ -146,7 +155,7 @@ class MusicModel:
                         -np.arange(n) / (0.015 * fs_int)
                     )
                     out[lo - k0 : hi - k0] += 0.15 * hw * burst[lo - start : hi - start]
-        return 10 ** (self.spec.level_dbfs / 20) * out * self.active(t)
+        return 10 ** (self.spec.level_dbfs / 20) * out * active
 
     def truth(self, t: FloatArray) -> ActorTruth:
         """'music' while playing."""

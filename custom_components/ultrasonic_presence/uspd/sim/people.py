@@ -57,6 +57,7 @@ class WalkingModel:
     def __init__(self, spec: WalkingPerson) -> None:
         self.spec = spec
         self.path = Polyline(spec.path)
+        self.span = (spec.start_s, spec.end_s)
 
     def scatterers(self, t: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Eight body parts along the path."""
@@ -146,6 +147,7 @@ class SeatedModel:
             ]
         )
         self.end = spec.end_s if spec.end_s is not None else ctx.duration_s + 1e9
+        self.span = (spec.start_s, self.end)
         self.breath = SmoothNoise.draw(rng, 0.005, 0.03, 6)
         self.sway = [SmoothNoise.draw(rng, 0.05, 0.4, 8) for _ in range(3)]
         self.typing = [SmoothNoise.draw(rng, 3.0, 9.0, 10) for _ in range(2)]
@@ -282,6 +284,7 @@ class HandModel:
 
     def __init__(self, spec: HandGesture, ctx: BuildContext) -> None:
         self.spec = spec
+        self.span = (spec.start_s, spec.start_s + spec.duration_s)
         self.center = ctx.device_center
         a = spec.azimuth_rad
         self.f = np.array([np.cos(a), np.sin(a), 0.0])
@@ -351,6 +354,7 @@ class PetModel:
 
     def __init__(self, spec: Pet) -> None:
         self.spec = spec
+        self.span = (spec.start_s, spec.end_s)
         self.path = Polyline(spec.path)
         dog = spec.kind == "dog"
         self.h = 0.4 if dog else 0.22
@@ -410,6 +414,7 @@ class PointModel:
 
     def __init__(self, spec: PointReflector) -> None:
         self.spec = spec
+        self.span = (spec.start_s, spec.end_s)
         self.amp = float(np.sqrt(spec.rcs_m2 / (4 * np.pi)))
 
     def scatterers(self, t: FloatArray) -> tuple[FloatArray, FloatArray]:

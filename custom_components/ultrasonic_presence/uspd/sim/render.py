@@ -200,6 +200,15 @@ class Renderer:
             self._response_cache[f0] = self.device.response(f0 + rel) * self.band[None, :]
         return self._response_cache[f0]
 
+    def _tone_response(self, f_center: float) -> ComplexArray:
+        """Mic × ADC response × band limit around an interfering tone (cached)."""
+        key = -f_center  # separate keys from the carrier responses
+        if key not in self._response_cache:
+            rel = np.asarray((np.arange(N_WINDOW) - N_WINDOW // 2) * (self.fs_int / N_WINDOW))
+            h = self.device.mic_response(f_center + rel.astype(np.float64))
+            self._response_cache[key] = h * self.band[None, :]
+        return self._response_cache[key]
+
     # ------------------------------------------------------------------ baseband
     def _music_envelope(self, k_lo: int, k_hi: int, k0: float) -> ComplexArray | None:
         """Emitted complex envelope a(t) on internal samples [k_lo, k_hi), None if silent."""
@@ -262,7 +271,11 @@ class Renderer:
         b_a, b_b = k_a // d, -(-k_b // d)
         nb = b_b - b_a
         tc = (b_a + np.arange(nb + 2)) * d / self.fs_int
-        pos, amp = model.scatterers(self.scene_time(tc))
+        st = self.scene_time(tc)
+        span = getattr(model, "span", None)  # (t_from, t_to) outside which it is silent
+        if span is not None and st[-1] >= st[0] and (st[-1] < span[0] or st[0] > span[1]):
+            return np.zeros((self.n_mics, k_b - k_a), dtype=np.complex128)
+        pos, amp = model.scatterers(st)
         live = np.max(amp, axis=1) > 0
         if not np.any(live):
             return np.zeros((self.n_mics, k_b - k_a), dtype=np.complex128)
@@ -350,8 +363,7 @@ class Renderer:
             if not 0 < kt < n_out // 2:
                 continue
             xb = tone.baseband(t_w, float(t_w[0]), kt * df, m)
-            rel = np.asarray((np.arange(N_WINDOW) - N_WINDOW // 2) * df, dtype=np.float64)
-            h = self.device.mic_response(kt * df + rel) * self.band[None, :]
+            h = self._tone_response(kt * df)
             self._place(spec, np.fft.fftshift(np.fft.fft(xb, axis=1), axes=1) * h, kt, fac / 2)
         if self.music or self.speech:
             k_idx = self._scene_index(k_w0 + np.arange(N_WINDOW, dtype=np.int64))
