@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ultrasonic_presence.const import CONF_CALIBRATION, CONF_SOURCE, DOMAIN
 from custom_components.ultrasonic_presence.uspd import runner as runner_module
 from custom_components.ultrasonic_presence.uspd.audio.factory import SourceSpec
+from custom_components.ultrasonic_presence.uspd.audio.source import SourceError
 from custom_components.ultrasonic_presence.uspd.runner import (
     PresenceRunner,
     RunnerOptions,
@@ -92,19 +93,27 @@ async def _setup_scenario(
 async def _run(
     hass: HomeAssistant, runner: SteppedRunner, entity_id: str, seconds: float
 ) -> list[tuple[float, str]]:
-    """Advance the stream; return (stream time, state) at every state change."""
+    """Advance the stream; return (stream time, entity state) at every state change.
+
+    Stops early when a (non-looping) scenario has finished.
+    """
     changes: list[tuple[float, str]] = []
     last = None
     t = 0.0
     while t < seconds - 1e-9:
-        await hass.async_add_executor_job(runner.run_for, STEP_S)
+        try:
+            states = await hass.async_add_executor_job(runner.run_for, STEP_S)
+        except SourceError as err:
+            assert "finished" in str(err), err
+            break
         await hass.async_block_till_done()
-        t += STEP_S
+        t = states[-1].t if states else t + STEP_S
         state = hass.states.get(entity_id)
         assert state is not None
         if state.state != last:
             changes.append((round(t, 2), state.state))
             last = state.state
+    assert t >= seconds * 0.6, f"scenario ended at {t:.1f} s"
     return changes
 
 
