@@ -9,16 +9,22 @@ with "the different magnitude and phase of distortion and motion features at dif
 microphones" [Echo article; US11564036]. Here:
 
 * spectra arrive already divided, per mic, by that mic's complex carrier amplitude, so
-  speaker-borne components have the steering vector d ≈ (1, …, 1)/√M;
-* d is refined per mic with a gain, phase and delay, d_m(f) = g_m e^{j(φ_m - 2π f τ_m)},
-  fitted to frames where music is detected (the direct-path delay differs per mic, so
-  the ratio at f0 + 300 Hz is not exactly the ratio at f0);
-* each Doppler bin X is projected onto the orthogonal complement of d: the residual
-  keeps (M-1)/M of spatially white noise and, on average, of motion, so it is rescaled
-  by M/(M-1) to keep levels comparable with a single mic.
+  speaker-borne components at f ≈ 0 have the steering vector d ≈ (1, …, 1)/√M;
+* room multipath (a wall 30 cm behind the device is only ≈10 dB below the direct
+  coupling) makes the speaker→mic ratios vary across the Doppler band, so d is tracked
+  per FFT bin from cross-spectra of frames where music is detected, blended with a
+  smooth per-mic gain/phase/delay model for bins music never reached;
+* learning is guarded like an echo canceller's double-talk detector: not while the
+  leakage ratio jumps (a person moving in the music), and per bin only where the bin
+  already looks speaker-borne — so the null never turns toward the person;
+* each bin X is projected onto the orthogonal complement of d: the residual keeps
+  (M-1)/M of spatially white noise and, on average, of motion, so it is rescaled by
+  M/(M-1) to keep levels comparable with a single mic.
 
-With one mic there is no spatial null: spectra pass through and a music flag (sidebands
-mirrored around the carrier) tells the detector its sensitivity is reduced.
+With one mic there is no spatial null: spectra pass through, and music is recognised
+by phase-locked mirrored sidebands (AM/FM of the carrier by the same bass gives
+A(f)·A(-f) a fixed phase through a static room; motion and noise do not), which sets
+`sensitivity_reduced`.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy import signal
 
 FloatArray = npt.NDArray[np.float64]
 ComplexArray = npt.NDArray[np.complex128]
@@ -34,8 +41,12 @@ BoolArray = npt.NDArray[np.bool_]
 
 # Speaker-coherent power this far above what uncorrelated noise gives → music.
 MUSIC_COHERENCE_DB = 9.0
-# One mic: mirrored-sideband symmetry above this (noise gives ≈ 1/3) → music.
-MUSIC_SYMMETRY = 0.7
+# One mic: bass modulation puts phase-locked sidebands at ±f (A(f)·A(-f) keeps a fixed
+# phase through a static room), motion and noise do not. Averaged over
+# MIRROR_MEMORY_FRAMES, |E[A(f)A(-f)]| / E[|A(f)A(-f)|] above this → music.
+MIRROR_COHERENCE = 0.75
+MIRROR_MEMORY_FRAMES = 20.0
+BASS_HZ = (25.0, 320.0)
 # Steering refit period in frames, on a global schedule (chunking-invariant).
 REFIT_FRAMES = 10
 # Memory of the steering statistics, in refit periods (10 s: covers many bass notes).
@@ -94,6 +105,18 @@ class DistortionCanceller:
         self._beam_power = np.zeros(n)
         self._frame_index = 0
         self._leak_floor = np.inf
+        # Bass (30–300 Hz [physics notes, Music]) sidebands; the clutter gap stays out.
+        bass = np.flatnonzero(
+            (np.abs(self._freqs) >= BASS_HZ[0]) & (np.abs(self._freqs) <= BASS_HZ[1])
+        )
+        self._bass_bins = bass
+        self._bass_mirror = self._mirror[bass]
+        nb = bass.size
+        pole = float(np.exp(-1.0 / MIRROR_MEMORY_FRAMES))
+        self._mirror_b = np.array([1.0 - pole])
+        self._mirror_a = np.array([1.0, -pole])
+        self._mirror_zi = np.zeros((1, 2 * nb), dtype=np.complex128)
+        self._mirror_frames = 0
         self._steering = self._build_steering()
 
     def _build_steering(self) -> ComplexArray:
@@ -157,7 +180,7 @@ class DistortionCanceller:
         m = self.channels
         total = np.mean(np.abs(x) ** 2, axis=1)  # per-mic average PSD (frames, bins)
         if not self.enabled:
-            return total, np.zeros_like(total), self._mono_music(total)
+            return total, np.zeros_like(total), self._mono_music(x[:, 0], learn)
         beam = np.einsum("mk,fmk->fk", self._steering.conj(), x)  # d^H X
         speaker = np.abs(beam) ** 2 / m  # per-mic power of the speaker-borne part
         residual = np.maximum(total - speaker, 0.0) * (m / (m - 1))
@@ -186,16 +209,27 @@ class DistortionCanceller:
             ok[i] = leak[i] <= self._leak_floor * margin
         return ok
 
-    def _mono_music(self, psd: FloatArray) -> BoolArray:
-        """One mic: music sidebands are mirrored around the carrier, motion mostly is not."""
-        mirrored = psd[:, self._mirror]
-        low = np.sum(np.minimum(psd, mirrored), axis=1)
-        high = np.sum(np.maximum(psd, mirrored), axis=1)
-        symmetric: BoolArray = low > MUSIC_SYMMETRY * high
-        # Noise alone is rarely that symmetric, but an empty band is: require structure.
-        peak = np.max(psd, axis=1)
-        structured: BoolArray = peak > 30.0 * np.median(psd, axis=1)
-        return symmetric & structured
+    def _mono_music(self, x: ComplexArray, valid: BoolArray) -> BoolArray:
+        """One mic: phase-locked mirrored sidebands (AM/FM of the carrier) → music.
+
+        Only `valid` frames enter the running averages (start-up junk would dominate).
+        """
+        music = np.zeros(x.shape[0], dtype=np.bool_)
+        if not np.any(valid):
+            return music
+        product = x[valid][:, self._bass_bins] * x[valid][:, self._bass_mirror]
+        stacked = np.concatenate([product, np.abs(product)], axis=1)
+        smoothed, self._mirror_zi = signal.lfilter(
+            self._mirror_b, self._mirror_a, stacked, axis=0, zi=self._mirror_zi
+        )
+        n = product.shape[1]
+        locked = np.sum(np.abs(smoothed[:, :n]), axis=1)
+        total = np.sum(smoothed[:, n:].real, axis=1) + _TINY
+        # A short average looks coherent by chance: decide only after a full memory.
+        seen = self._mirror_frames + np.arange(1, locked.size + 1)
+        self._mirror_frames += locked.size
+        music[valid] = (locked > MIRROR_COHERENCE * total) & (seen >= MIRROR_MEMORY_FRAMES)
+        return music
 
     def _refit(self) -> None:
         """Fit gain, phase and delay per mic (relative to mic 0) to music cross-spectra."""

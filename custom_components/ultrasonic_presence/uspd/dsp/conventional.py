@@ -30,7 +30,8 @@ class ConventionalOptions:
     on_frames: int = 2  # consecutive frames above on_db to switch on
     off_frames: int = 10  # consecutive frames below off_db to switch off
     floor_fall_s: float = 1.0
-    floor_rise_s: float = 30.0
+    floor_rise_db_per_s: float = 0.5
+    floor_rise_in_motion_db_per_s: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class ConventionalDetector:
         self.options = options or ConventionalOptions()
         self._bins = np.abs(velocity_centers()) >= self.options.min_speed_mps
         self._fall = 1.0 - math.exp(-FRAME_HOP_S / self.options.floor_fall_s)
-        self._rise = 1.0 - math.exp(-FRAME_HOP_S / self.options.floor_rise_s)
+        self._rise = self.options.floor_rise_db_per_s * FRAME_HOP_S
+        self._rise_in_motion = self.options.floor_rise_in_motion_db_per_s * FRAME_HOP_S
         self.floor_db: float | None = None
         self.motion = False
         self._run = 0  # consecutive frames arguing for a state change
@@ -59,13 +61,19 @@ class ConventionalDetector:
         energy: FloatArray = 10.0 * np.log10(np.mean(10.0 ** (plane / 10.0), axis=1))
         return energy
 
-    def update(self, features: npt.ArrayLike) -> ConventionalOutput:
-        """Score and decide each frame."""
+    def update(
+        self, features: npt.ArrayLike, valid: npt.ArrayLike | None = None
+    ) -> ConventionalOutput:
+        """Score and decide each frame; frames not `valid` (no carrier, unsettled) hold."""
         energy = self.band_energy_db(features)
+        ok = np.ones(energy.size, dtype=np.bool_) if valid is None else np.asarray(valid, bool)
         scores = np.zeros(energy.size)
         motion = np.zeros(energy.size, dtype=np.bool_)
         o = self.options
         for i, e in enumerate(energy):
+            if not ok[i]:
+                motion[i] = self.motion
+                continue
             if self.floor_db is None:
                 self.floor_db = float(e)
             score = float(e) - self.floor_db
@@ -75,7 +83,7 @@ class ConventionalDetector:
                 self.motion, self._run = want, 0
             if score < 0.0:
                 self.floor_db += self._fall * score
-            elif not self.motion:
-                self.floor_db += self._rise * min(score, o.on_db)
+            else:
+                self.floor_db += min(score, self._rise_in_motion if self.motion else self._rise)
             scores[i], motion[i] = score, self.motion
         return ConventionalOutput(score_db=scores, motion=motion)

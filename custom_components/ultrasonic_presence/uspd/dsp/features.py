@@ -57,8 +57,10 @@ CONTEXT_FRAMES = 24
 FEATURE_SHAPE = (CONTEXT_FRAMES, N_BINS, N_PLANES)
 FEATURE_FLOOR_DB = -160.0
 FEATURE_CEIL_DB = -40.0
-# Below this carrier amplitude (dBFS peak) the emitter is off or the path is broken.
+# The emitter is off or the path broken when the carrier is below this (dBFS peak) or
+# does not dominate its own Doppler band (band power above MAX_BAND_DBC re carrier).
 MIN_CARRIER_DBFS = -120.0
+MAX_BAND_DBC = -6.0
 # Frames whose window holds start-up or a carrier level jump (emission toggled) are
 # broadband junk: marked unsettled for this long; the canceller does not learn from them.
 SETTLE_S = 0.3
@@ -205,20 +207,24 @@ class FeatureExtractor:
         raw = np.concatenate([self._raw_tail, x])
         keep = self.window_len - self.hop
         n_frames = (raw.shape[0] - keep) // self.hop
-        span = n_frames * self.hop + keep
-        self._raw_tail = raw[span - keep : span].copy()
         if n_frames <= 0:
+            self._raw_tail = raw
             return empty_frames(self.channels)
+        span = n_frames * self.hop + keep
+        self._raw_tail = raw[n_frames * self.hop :].copy()
         # (n, mics, window) strided view; the window-weighted mean is the carrier.
         frames = sliding_window_view(raw[:span], self.window_len, axis=0)[:: self.hop]
         carrier = frames @ self._carrier_weights
         level = np.abs(carrier)
-        carrier_ok = np.all(level > 10.0 ** (MIN_CARRIER_DBFS / 20.0), axis=1)
         settled = self._settled(level)
         safe = np.where(level > 0, carrier, 1.0)
         # x/c - 1: normalise by the carrier and notch the static clutter (frame DC).
         segments = (frames / safe[:, :, None] - 1.0) * self._scaled_window
         spectra = np.fft.fft(segments, n=N_FFT, axis=2)[:, :, self._used]
+        band_dbc = 10.0 * np.log10(self.bin_hz * np.sum(np.abs(spectra) ** 2, axis=2) + 1e-30)
+        carrier_ok = np.all(
+            (level > 10.0 ** (MIN_CARRIER_DBFS / 20.0)) & (band_dbc < MAX_BAND_DBC), axis=1
+        )
         out = self.canceller.process(spectra, settled & carrier_ok)
         both = np.concatenate([out.residual_psd, out.removed_psd])  # (2n, bins)
         pooled = small_matmul(both, self._pool_t).reshape(2, n_frames, N_BINS)

@@ -10,7 +10,9 @@ Mixing and decimation are fused: y[n] = e^{-jω t_n} Σ_k (h[k] e^{jωk}) x[t_n 
 evaluated only at the decimated instants with one real matrix product over the
 polyphase blocks of the *real* input, so the full-rate signal is never made complex.
 Baseband amplitude is scaled so |y| equals the peak amplitude of the received tone
-(the same dBFS convention as `AudioSource.set_emission`).
+(the same dBFS convention as `AudioSource.set_emission`). Arithmetic is float64: in
+float32 the rounding of the strong direct-path carrier leaves a floor near -137 dBc/Hz,
+too close to a 24-bit ADC's noise.
 """
 
 from __future__ import annotations
@@ -111,12 +113,12 @@ class FrontEnd:
         # poly[j, p] = g[p·D + D-1-j]: block sample j contributes through column p.
         poly = shifted.reshape(self._columns, d)[:, ::-1].T
         self._poly = np.ascontiguousarray(
-            np.concatenate([poly.real, poly.imag], axis=1), dtype=np.float32
+            np.concatenate([poly.real, poly.imag], axis=1), dtype=np.float64
         )
-        self._history = np.zeros((channels, self._columns - 1, 2 * self._columns), np.float32)
+        self._history = np.zeros((channels, self._columns - 1, 2 * self._columns), np.float64)
         self._skip = self._columns - 1  # outputs still inside the filter's warm-up
         self.latency_samples = taps.size
-        self._pending = np.zeros((channels, 0), np.float32)
+        self._pending = np.zeros((channels, 0), np.float64)
         self._step = (omega * d) % (2.0 * math.pi)
         self._phase = (omega * (d - 1)) % (2.0 * math.pi)
         self._track_pole = math.exp(-1.0 / (CARRIER_TRACK_TAU_S * self.output_rate))
@@ -146,7 +148,7 @@ class FrontEnd:
 
     def process(self, block: npt.ArrayLike) -> ComplexArray:
         """Demodulate `block` (frames, channels); return completed baseband (n, channels)."""
-        x = np.asarray(block, dtype=np.float32)
+        x = np.asarray(block, dtype=np.float64)
         if x.ndim == 1:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != self.channels:

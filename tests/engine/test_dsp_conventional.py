@@ -1,0 +1,82 @@
+"""Conventional Doppler-energy detector and the calibration health monitor."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from uspd.dsp import testsignals as ts
+from uspd.dsp.calibration import CalibrationResult, HealthMonitor
+from uspd.dsp.chain import DspChain
+from uspd.dsp.conventional import ConventionalDetector
+from uspd.dsp.features import FRAME_HOP_S, N_BINS, N_PLANES, FeatureFrames
+
+
+def test_detects_walker_not_empty_room() -> None:
+    quiet = ts.render(ts.Scene(mics=2, carrier_hz=20_000.0), 6.0, 48_000, seed=1)
+    walk = ts.render(
+        ts.Scene(mics=2, carrier_hz=20_000.0, walker=ts.Walker(near_m=2.5, far_m=4.0)),
+        6.0,
+        48_000,
+        seed=2,
+    )
+    chain = DspChain(48_000, 20_000.0, 2)
+    detector = ConventionalDetector()
+    a = chain.process(quiet)
+    first = detector.update(a.features, a.carrier_ok & a.settled)
+    b = chain.process(walk)
+    second = detector.update(b.features, b.carrier_ok & b.settled)
+    assert not first.motion[20:].any()
+    assert second.motion[20:].mean() > 0.9
+    assert np.count_nonzero(np.diff(second.motion.astype(int))) <= 2  # hysteresis: no chatter
+
+
+def test_floor_tracks_a_louder_room() -> None:
+    """A persistent 10 dB rise of the noise floor is absorbed within minutes."""
+    detector = ConventionalDetector()
+    frames = np.full((6_000, N_BINS, N_PLANES), -130.0, dtype=np.float32)
+    frames[400:] += 10.0
+    out = detector.update(frames)
+    assert out.motion[400:420].any()  # the step itself looks like motion at first
+    assert not out.motion[-100:].any()  # ...then the floor has followed
+
+
+def _frames(n: int, carrier_dbfs: float, noise_dbc_hz: float) -> FeatureFrames:
+    carrier = np.full((n, 2), 10 ** (carrier_dbfs / 20), dtype=np.complex128)
+    return FeatureFrames(
+        features=np.full((n, N_BINS, N_PLANES), noise_dbc_hz, dtype=np.float32),
+        carrier=carrier,
+        carrier_ok=np.ones(n, dtype=bool),
+        settled=np.ones(n, dtype=bool),
+        music=np.zeros(n, dtype=bool),
+        sensitivity_reduced=np.zeros(n, dtype=bool),
+        music_level_db=np.full(n, -300.0),
+        residual_level_db=np.full(n, -60.0),
+    )
+
+
+def test_health_monitor() -> None:
+    calibration = CalibrationResult(
+        carrier_hz=40_000.0,
+        level_dbfs=-20.0,
+        snr_db=70.0,
+        sample_rate=96_000,
+        received_dbfs=-40.0,
+        noise_dbfs=-113.0,
+        target_snr_db=70.0,
+        audio_seconds=9.5,
+    )
+    monitor = HealthMonitor(calibration)
+    expected = monitor.expected_noise_dbc_hz
+    received = 10 * math.log10(10 ** (calibration.received_dbfs / 10))
+    hold = round(HealthMonitor.HOLD_S / FRAME_HOP_S)
+    assert not monitor.update(_frames(2 * hold, received, expected)).needs_recalibration
+    weak = monitor.update(_frames(hold - 5, received - 20.0, expected))
+    assert not weak.needs_recalibration  # not yet persistent
+    status = monitor.update(_frames(10, received - 20.0, expected))
+    assert status.needs_recalibration
+    assert "carrier" in status.reasons[0]
+    assert status.carrier_drop_db > 19
+    noisy = HealthMonitor(calibration).update(_frames(hold + 1, received, expected + 25.0))
+    assert noisy.needs_recalibration and "noise" in noisy.reasons[0]
