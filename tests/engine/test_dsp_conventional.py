@@ -10,7 +10,7 @@ from uspd.dsp import testsignals as ts
 from uspd.dsp.calibration import CalibrationResult, HealthMonitor
 from uspd.dsp.chain import DspChain
 from uspd.dsp.conventional import ConventionalDetector
-from uspd.dsp.features import FRAME_HOP_S, N_BINS, N_PLANES, FeatureFrames
+from uspd.dsp.features import FEATURE_FLOOR_DB, FRAME_HOP_S, N_BINS, N_PLANES, FeatureFrames
 
 
 def test_detects_walker_not_empty_room() -> None:
@@ -80,3 +80,11 @@ def test_health_monitor() -> None:
     assert status.carrier_drop_db > 19
     noisy = HealthMonitor(calibration).update(_frames(hold + 1, received, expected + 25.0))
     assert noisy.needs_recalibration and "noise" in noisy.reasons[0]
+
+
+def test_blank_frames_carry_no_evidence() -> None:
+    """Frames blanked for a missing carrier neither seed the floor nor trigger motion."""
+    frames = np.full((400, N_BINS, N_PLANES), -125.0, dtype=np.float32)
+    frames[:100] = FEATURE_FLOOR_DB
+    out = ConventionalDetector().update(frames)
+    assert not out.motion.any()

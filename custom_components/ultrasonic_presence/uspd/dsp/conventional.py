@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .features import FRAME_HOP_S, PLANE_MOTION, velocity_centers
+from .features import FEATURE_FLOOR_DB, FRAME_HOP_S, PLANE_MOTION, velocity_centers
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -65,8 +65,12 @@ class ConventionalDetector:
         self, features: npt.ArrayLike, valid: npt.ArrayLike | None = None
     ) -> ConventionalOutput:
         """Score and decide each frame; frames not `valid` (no carrier, unsettled) hold."""
-        energy = self.band_energy_db(features)
-        ok = np.ones(energy.size, dtype=np.bool_) if valid is None else np.asarray(valid, bool)
+        x = np.asarray(features, dtype=np.float64)
+        energy = self.band_energy_db(x)
+        # Frames the chain blanked (no carrier) carry no evidence either.
+        ok = np.any(x[:, :, PLANE_MOTION] > FEATURE_FLOOR_DB, axis=1)
+        if valid is not None:
+            ok &= np.asarray(valid, dtype=np.bool_)
         scores = np.zeros(energy.size)
         motion = np.zeros(energy.size, dtype=np.bool_)
         o = self.options
