@@ -141,6 +141,14 @@ def music_walk_in(seed: int = 0, duration_s: float = 20.0, sample_rate: int = 96
     return sc.replace(name="music_walk_in", actors=(*sc.actors, music))
 
 
+def fan_walk_in(seed: int = 0, duration_s: float = 20.0, sample_rate: int = 96000,
+                n_mics: int = 4, carrier_hz: float | None = None) -> Scenario:  # fmt: skip
+    """The Echo article's hard case: a floor fan runs while a person walks in and sits."""
+    sc = walk_in(seed, duration_s, sample_rate, n_mics, carrier_hz)
+    fan = FloorFan(position=(2.5, 3.2), rev_per_s=15.0)
+    return sc.replace(name="fan_walk_in", actors=(*sc.actors, fan))
+
+
 def pet(seed: int = 0, duration_s: float = 15.0, sample_rate: int = 96000, n_mics: int = 4,
         carrier_hz: float | None = None) -> Scenario:  # fmt: skip
     """A cat wanders in, past the device and out; nobody is present."""
@@ -229,6 +237,7 @@ SCENARIOS: dict[str, Builder] = {
     "curtain_hvac": curtain_hvac,
     "music_only": music_only,
     "music_walk_in": music_walk_in,
+    "fan_walk_in": fan_walk_in,
     "pet": pet,
     "hand_gesture": hand_gesture,
     "demo_room": demo_room,
