@@ -164,6 +164,8 @@ class Renderer:
         """Direct coupling plus image-source reflections at carrier f0 (cached)."""
         if f0 in self._static_cache:
             return self._static_cache[f0]
+        if len(self._static_cache) > 32:
+            self._static_cache.clear()
         sc, dev = self.scenario, self.device
         k0 = 2 * np.pi * f0 / self.c
         att = float(absorption_db_per_m(f0, sc.room.temperature_c, sc.room.humidity_pct))
@@ -200,6 +202,8 @@ class Renderer:
     def response(self, f0: float) -> ComplexArray:
         """Device response × band limit on the window's bins around f0: (M, N_WINDOW)."""
         if f0 not in self._response_cache:
+            if len(self._response_cache) > 32:  # calibration sweeps many carriers
+                self._response_cache.clear()
             rel = np.asarray(
                 (np.arange(N_WINDOW) - N_WINDOW // 2) * (self.fs_int / N_WINDOW), dtype=np.float64
             )

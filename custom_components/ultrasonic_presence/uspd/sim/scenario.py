@@ -60,6 +60,8 @@ class Scenario:
             raise ValueError(f"sample_rate too low: {self.sample_rate}")
         if self.duration_s <= 0:
             raise ValueError("duration_s must be positive")
+        if not 0 < self.carrier_hz < self.sample_rate / 2:
+            raise ValueError(f"carrier {self.carrier_hz} Hz outside (0, fs/2)")
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with some fields changed."""
