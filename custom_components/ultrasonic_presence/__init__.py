@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
@@ -32,6 +32,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: UltrasonicPresenceConfig
     coordinator = UltrasonicPresenceCoordinator(hass, entry)
     entry.async_on_unload(coordinator.async_stop)
     await coordinator.async_start()
+
+    async def _async_on_stop(_event: Event) -> None:
+        # Home Assistant does not unload entries when it stops: silence the
+        # emitter and release the sound card ourselves.
+        await coordinator.async_stop()
+
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_on_stop))
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

@@ -112,7 +112,9 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         await self.hass.async_add_executor_job(self.runner.start)
 
     async def async_stop(self) -> None:
-        """Stop the worker thread and drop anything still scheduled."""
+        """Stop the worker thread and drop anything still scheduled (idempotent)."""
+        if self._stopped:
+            return
         self._stopped = True
         if self._flush_unsub is not None:
             self._flush_unsub()

@@ -10,7 +10,12 @@ from unittest.mock import MagicMock, patch
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import (
+    EVENT_HOMEASSISTANT_STOP,
+    STATE_OFF,
+    STATE_ON,
+    STATE_UNAVAILABLE,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import (
@@ -241,3 +246,14 @@ async def test_callback_while_loop_closes(
         runner.push_state(make_state(occupied=False))
     await hass.async_block_till_done()
     assert hass.states.get(OCCUPANCY).state == STATE_ON
+
+
+async def test_home_assistant_stop_stops_runner(
+    hass: HomeAssistant, runner: FakeRunner, init_integration: MockConfigEntry
+) -> None:
+    """Stopping Home Assistant silences the emitter even though entries stay loaded."""
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert not any(t.name == "fake-uspd" for t in threading.enumerate())
+    # The later unload does not stop twice.
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
