@@ -80,3 +80,21 @@ def test_received_carrier_and_tone_layout() -> None:
     assert carrier.shape == (4,) and np.all(np.abs(carrier) > 0)
     layout = src.tone_layout()
     assert layout and layout[0][0] == pytest.approx(40900.0)
+
+
+def test_carrier_snr_ranks_carriers_like_the_hardware() -> None:
+    from uspd.sim import Tone
+
+    dull = Scenario(sample_rate=96000, device=DeviceSpec(speaker_cutoff_hz=24000.0))
+    src = SimulatedSource(dull)
+    assert src.carrier_snr_db(20000.0) > src.carrier_snr_db(40000.0) + 20
+    bright = Scenario(sample_rate=96000, device=DeviceSpec(speaker_cutoff_hz=60000.0),
+                      actors=(Tone(freq_hz=35000.0, level_dbfs=-60.0, drift_hz=5.0),))  # fmt: skip
+    src = SimulatedSource(bright)
+    assert src.carrier_snr_db(35000.0) < src.carrier_snr_db(35100.0) - 20
+    measured = src.read(96000)[:, 0].astype(np.float64)  # at the default 20 kHz carrier
+    t = np.arange(96000) / 96000
+    w = np.hanning(96000)
+    amp = abs(np.sum(measured * w * np.exp(-2j * np.pi * 20000.0 * t))) * 2 / w.sum()
+    expected = abs(src.received_carrier(20000.0, bright.level_dbfs)[0])
+    assert 20 * np.log10(amp / expected) == pytest.approx(0.0, abs=0.1)

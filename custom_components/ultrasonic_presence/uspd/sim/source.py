@@ -126,6 +126,26 @@ class SimulatedSource:
         resp = r.device.response(np.array([f_hz]))[:, 0]
         return np.asarray(gains * resp * 10 ** (level_dbfs / 20), dtype=np.complex128)
 
+    def carrier_snr_db(
+        self, f_hz: float, level_dbfs: float | None = None, bandwidth_hz: float = 10.0
+    ) -> float:
+        """True carrier-to-(noise + tones) ratio at f_hz in a `bandwidth_hz` bin, mean over
+        mics, empty room: what a calibration sweep should find (level defaults to the
+        scenario's)."""
+        sc = self.scenario
+        level = sc.level_dbfs if level_dbfs is None else level_dbfs
+        carrier = float(np.mean(np.abs(self.received_carrier(f_hz, level)) ** 2) / 2)
+        noise = 0.0
+        if sc.device.mic_noise_dbfs_hz is not None:
+            noise += 10 ** (sc.device.mic_noise_dbfs_hz / 10) * bandwidth_hz
+        if sc.device.adc_bits is not None:
+            q = 2.0 ** (1 - sc.device.adc_bits)
+            noise += q * q / 12 / (sc.sample_rate / 2) * bandwidth_hz
+        for freq, tone_db, drift, duty in self.tone_layout():
+            if abs(freq - f_hz) <= bandwidth_hz / 2 + drift:
+                noise += duty * 10 ** (tone_db / 10) / 2
+        return float(10 * np.log10(carrier / max(noise, 1e-300)))
+
     def tone_layout(self) -> list[tuple[float, float, float, float]]:
         """Interfering tones as (freq_hz, level_dbfs, drift_hz, duty 0..1)."""
         out = []
