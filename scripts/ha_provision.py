@@ -155,6 +155,22 @@ def add_simulated_room(api: Api, timeout: float) -> str:
     return f"created entry {step['title']}"
 
 
+def wait_occupancy(api: Api, timeout: float) -> dict[str, Any]:
+    """The first occupancy binary_sensor once it reports on/off (SystemExit on timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for state in api.call("GET", "/api/states"):
+            if (
+                state["entity_id"].startswith("binary_sensor.")
+                and state["attributes"].get("device_class") == "occupancy"
+                and state["state"] in ("on", "off")
+            ):
+                return dict(state)
+        if time.monotonic() > deadline:
+            raise SystemExit("no occupancy entity reported a state")
+        time.sleep(1)
+
+
 def main() -> int:
     """Parse arguments and provision."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -162,6 +178,12 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--token-file", help="write the access token here (for tests)")
     parser.add_argument("--no-entry", action="store_true", help="only onboard")
+    parser.add_argument(
+        "--wait-occupancy",
+        type=float,
+        metavar="S",
+        help="then wait up to S seconds for an occupancy entity with a state; print it as JSON",
+    )
     args = parser.parse_args()
     api = Api(args.url)
     api.wait_up(args.timeout)
@@ -170,6 +192,8 @@ def main() -> int:
     if args.token_file:
         with open(args.token_file, "w", encoding="utf-8") as handle:  # noqa: PTH123
             handle.write(api.token or "")
+    if args.wait_occupancy:
+        print(json.dumps(wait_occupancy(api, args.wait_occupancy)))
     print(
         f"ha_provision: {message}; log in at {args.url} as "
         f"{DEV_USER['username']} / {DEV_USER['password']}",

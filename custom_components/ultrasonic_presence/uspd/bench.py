@@ -1,0 +1,345 @@
+"""`uspd bench`: the product's claims, measured on a fixed simulated suite.
+
+The suite is built from the simulator's randomised generators with seeds reserved for
+benchmarking (BENCH_SEED_BASE, never used by training), rendered once per scene, and
+run through the production Pipeline twice — with the shipped scorer (the int8 model, or
+the conventional detector if no model ships) and with the conventional Doppler-energy
+detector — so the two are compared on identical audio. Scored against the simulator's
+ground truth:
+- false alarms per hour in rooms with nobody in them, per interferer kind;
+- walk-in detection (occupied within DETECT_WITHIN_S of the person entering) by
+  distance and with a fan or music; latency p50/p95 from entering;
+- seated continuity (fraction of the seated time reported occupied after walking in);
+- time to clear after the person leaves, beyond the hold time;
+- compute: pipeline real-time factor, ms per inference per runtime, simulator and DSP
+  real-time factors.
+`scale` multiplies the number of scenes (the default is sized to a few CPU-minutes).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .detector import DetectorOptions, OccupancyDetector
+from .pipeline import MotionScorer, Pipeline
+from .scoring import ConventionalScorer, load_default_scorer
+from .sim.library import random_scenario
+from .sim.scenario import Scenario
+from .sim.source import SimulatedSource
+from .sim.truth import TruthFrame
+
+BENCH_SEED_BASE = 7_000_000
+"""Seeds from here up are the benchmark's; training uses seeds below 1,000,000."""
+SAMPLE_RATE = 96_000
+MICS = 4
+HOLD_S = 15.0
+"""Hold time used in the suite (short so scenes stay short; clearing is reported beyond it)."""
+DETECT_WITHIN_S = 4.0
+DISTANCE_BINS_M = ((0.0, 2.0), (2.0, 4.0), (4.0, 6.5))
+
+EMPTY_KINDS = ("empty", "floor_fan", "ceiling_fan", "curtain", "hvac", "music", "pet")
+WALK_KINDS = ("walk", "music_walk", "mixed")
+
+ScorerFactory = Callable[[], MotionScorer]
+
+
+@dataclass(frozen=True)
+class BenchScene:
+    """One scene of the suite."""
+
+    group: str
+    """'empty', 'walk' or 'seated'."""
+    kind: str
+    scenario: Scenario
+
+
+@dataclass
+class SceneOutcome:
+    """What one scorer did on one scene."""
+
+    kind: str
+    group: str
+    seconds: float
+    false_alarms: int = 0
+    detected: bool | None = None
+    latency_s: float | None = None
+    distance_m: float | None = None
+    continuity: float | None = None
+    clear_delay_s: float | None = None
+
+
+def build_suite(scale: float = 1.0) -> list[BenchScene]:
+    """The fixed suite: same scenes for the same scale on every machine."""
+    n_empty = max(1, round(4 * scale))
+    n_walk = max(1, round(8 * scale))
+    n_seated = max(1, round(4 * scale))
+    scenes: list[BenchScene] = []
+    for k, kind in enumerate(EMPTY_KINDS):
+        for i in range(n_empty):
+            seed = BENCH_SEED_BASE + 1000 * k + i
+            sc = random_scenario(kind, seed, duration_s=45.0, sample_rate=SAMPLE_RATE, n_mics=MICS)
+            scenes.append(BenchScene("empty", kind, sc))
+    for k, kind in enumerate(WALK_KINDS):
+        for i in range(n_walk):
+            seed = BENCH_SEED_BASE + 100_000 + 1000 * k + i
+            sc = random_scenario(kind, seed, duration_s=20.0, sample_rate=SAMPLE_RATE, n_mics=MICS)
+            scenes.append(BenchScene("walk", kind, sc))
+    for i in range(n_seated):
+        seed = BENCH_SEED_BASE + 200_000 + i
+        scenes.append(BenchScene("seated", "walk_sit_leave", _walk_sit_leave(seed)))
+    return scenes
+
+
+def _walk_sit_leave(seed: int) -> Scenario:
+    """Walk in, sit and do desk work for a minute, leave: continuity and time to clear."""
+    from .sim.library import build_scenario
+    from .sim.people import SeatedPerson, WalkingPerson
+
+    base = build_scenario("walk_in", seed=seed, sample_rate=SAMPLE_RATE, n_mics=MICS)
+    rng = np.random.default_rng(seed)
+    walker = next(a for a in base.actors if isinstance(a, WalkingPerson))
+    seat = walker.path[-1]
+    activity = str(rng.choice(["typing", "reading", "mixed"]))
+    sit_s = 60.0
+    arrive = walker.end_s
+    sitter = SeatedPerson(
+        position=seat,
+        start_s=arrive,
+        end_s=arrive + sit_s,
+        activity=activity,
+        sit_down=True,
+        stand_up=True,
+    )
+    door = walker.path[0]
+    leaver = WalkingPerson(path=(seat, door), speed_mps=1.2, start_s=arrive + sit_s)
+    return base.replace(
+        actors=(walker, sitter, leaver), duration_s=arrive + sit_s + 5.0 + HOLD_S + 15.0
+    )
+
+
+def _render(scene: BenchScene) -> tuple[npt.NDArray[np.float32], list[TruthFrame]]:
+    sc = scene.scenario
+    source = SimulatedSource(sc)
+    source.set_emission(sc.carrier_hz, sc.level_dbfs)
+    audio = source.read(round(sc.duration_s * sc.sample_rate))
+    truth = source.truth_frames(0.0, sc.duration_s)
+    source.close()
+    return audio, truth
+
+
+def _decide(
+    scene: BenchScene, audio: npt.NDArray[np.float32], scorer: MotionScorer
+) -> list[tuple[float, bool]]:
+    sc = scene.scenario
+    pipeline = Pipeline(
+        sc.sample_rate,
+        sc.n_mics,
+        sc.carrier_hz,
+        scorer=scorer,
+        detector=OccupancyDetector(DetectorOptions(hold_time_s=HOLD_S)),
+    )
+    block = round(0.05 * sc.sample_rate)
+    out: list[tuple[float, bool]] = []
+    for start in range(0, audio.shape[0], block):
+        out.extend(
+            (r.decision.t, r.decision.occupied)
+            for r in pipeline.process(audio[start : start + block])
+        )
+    return out
+
+
+def _score(
+    scene: BenchScene, decisions: list[tuple[float, bool]], truth: list[TruthFrame]
+) -> SceneOutcome:
+    seconds = scene.scenario.duration_s
+    outcome = SceneOutcome(kind=scene.kind, group=scene.group, seconds=seconds)
+    times = np.array([t for t, _ in decisions])
+    occupied = np.array([o for _, o in decisions], dtype=bool)
+
+    def occupied_at(t: float) -> bool:
+        i = int(np.searchsorted(times, t, side="right")) - 1
+        return bool(occupied[i]) if i >= 0 else False
+
+    onsets = times[1:][occupied[1:] & ~occupied[:-1]]
+    if occupied.size and occupied[0]:
+        onsets = np.concatenate([[times[0]], onsets])
+    present = [f for f in truth if f.present]
+    if scene.group == "empty" or not present:
+        outcome.false_alarms = len(onsets)
+        return outcome
+    enter = next((f for f in truth if f.present and f.motion == "major"), present[0])
+    outcome.false_alarms = int(np.sum(onsets < enter.t - 0.5))
+    window = [f.distance_m for f in truth if enter.t <= f.t <= enter.t + 3.0 and f.distance_m]
+    outcome.distance_m = min(window) if window else None
+    hits = times[(times >= enter.t) & occupied]
+    first = float(hits[0]) if hits.size else math.inf
+    outcome.detected = first - enter.t <= DETECT_WITHIN_S or occupied_at(enter.t)
+    outcome.latency_s = max(0.0, first - enter.t) if math.isfinite(first) else None
+    if scene.group == "seated":
+        seated = [f.t for f in truth if f.present and f.motion != "major" and f.t > enter.t + 5.0]
+        if seated:
+            outcome.continuity = float(np.mean([occupied_at(t) for t in seated]))
+        left = next((f.t for f in reversed(truth) if f.present), None)
+        after = times[(times > (left or math.inf)) & ~occupied]
+        if left is not None and after.size:
+            outcome.clear_delay_s = float(after[0] - left - HOLD_S)
+    return outcome
+
+
+@dataclass
+class Report:
+    """Aggregated figures per scorer, plus compute."""
+
+    scorers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    compute: dict[str, float] = field(default_factory=dict)
+    suite: dict[str, Any] = field(default_factory=dict)
+
+
+def _aggregate(outcomes: list[SceneOutcome]) -> dict[str, Any]:
+    empty = [o for o in outcomes if o.group == "empty"]
+    fa: dict[str, Any] = {}
+    for kind in EMPTY_KINDS:
+        mine = [o for o in empty if o.kind == kind]
+        hours = sum(o.seconds for o in mine) / 3600.0
+        alarms = sum(o.false_alarms for o in mine)
+        fa[kind] = {"alarms": alarms, "hours": round(hours, 3), "per_hour": alarms / hours}
+    people_kinds = [k for k in EMPTY_KINDS if k != "pet"]
+    hours = sum(fa[k]["hours"] for k in people_kinds)
+    alarms = sum(fa[k]["alarms"] for k in people_kinds)
+    walks = [o for o in outcomes if o.detected is not None]
+    by_distance = {}
+    for lo, hi in DISTANCE_BINS_M:
+        mine = [o for o in walks if o.distance_m is not None and lo <= o.distance_m < hi]
+        by_distance[f"{lo:g}-{hi:g} m"] = _rate(mine)
+    by_kind = {k: _rate([o for o in walks if o.kind == k]) for k in (*WALK_KINDS, "walk_sit_leave")}
+    latencies = [o.latency_s for o in walks if o.detected and o.latency_s is not None]
+    continuity = [o.continuity for o in outcomes if o.continuity is not None]
+    clears = [o.clear_delay_s for o in outcomes if o.clear_delay_s is not None]
+    return {
+        "false_alarms": fa,
+        "false_alarms_per_hour_without_pets": alarms / hours if hours else math.nan,
+        "empty_hours": round(hours, 3),
+        "detection_by_distance": by_distance,
+        "detection_by_kind": by_kind,
+        "detection_rate": _rate(walks)["rate"],
+        "latency_p50_s": _pct(latencies, 50),
+        "latency_p95_s": _pct(latencies, 95),
+        "seated_continuity": float(np.mean(continuity)) if continuity else math.nan,
+        "clear_beyond_hold_s_max": max(clears) if clears else math.nan,
+        "false_alarms_during_walk_scenes": sum(o.false_alarms for o in walks),
+    }
+
+
+def _rate(outcomes: list[SceneOutcome]) -> dict[str, Any]:
+    n = len(outcomes)
+    hits = sum(bool(o.detected) for o in outcomes)
+    return {"detected": hits, "scenes": n, "rate": hits / n if n else math.nan}
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else math.nan
+
+
+def run_suite(
+    scale: float = 1.0,
+    scorers: dict[str, ScorerFactory] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """Render every scene once, run every scorer on it, aggregate."""
+    scorers = scorers or {
+        "pipeline": load_default_scorer,
+        "conventional": ConventionalScorer,
+    }
+    suite = build_suite(scale)
+    outcomes: dict[str, list[SceneOutcome]] = {name: [] for name in scorers}
+    pipeline_cpu = 0.0
+    audio_s = 0.0
+    for n, scene in enumerate(suite, 1):
+        audio, truth = _render(scene)
+        audio_s += scene.scenario.duration_s
+        for name, factory in scorers.items():
+            start = time.process_time()
+            decisions = _decide(scene, audio, factory())
+            if name == "pipeline":
+                pipeline_cpu += time.process_time() - start
+            outcomes[name].append(_score(scene, decisions, truth))
+        if progress:
+            progress(f"[{n}/{len(suite)}] {scene.group}/{scene.kind}")
+    report = Report()
+    report.suite = {
+        "scenes": len(suite),
+        "audio_hours": round(audio_s / 3600.0, 3),
+        "sample_rate": SAMPLE_RATE,
+        "mics": MICS,
+        "hold_s": HOLD_S,
+        "scale": scale,
+    }
+    for name, outs in outcomes.items():
+        report.scorers[name] = {"runtime": scorers[name]().runtime, **_aggregate(outs)}
+    report.compute["pipeline_realtime_factor"] = audio_s / pipeline_cpu if pipeline_cpu else 0.0
+    return report
+
+
+def compute_figures() -> dict[str, float]:
+    """Component speeds (process CPU time; one core with single-threaded BLAS)."""
+    from .dsp.bench import realtime_factor as dsp_rtf
+    from .model import litert_available
+    from .model.bench import ms_per_inference
+    from .sim.bench import realtime_factor as sim_rtf
+
+    figures = {
+        "simulator_realtime_factor": sim_rtf(),
+        "dsp_realtime_factor": dsp_rtf(),
+    }
+    try:
+        figures["ms_per_inference_numpy"] = ms_per_inference("numpy")
+        if litert_available():
+            figures["ms_per_inference_litert"] = ms_per_inference("litert")
+    except FileNotFoundError:
+        pass  # no model shipped: the conventional detector needs no inference
+    return figures
+
+
+def table(report: Report) -> Iterator[str]:
+    """Human-readable rows, side by side per scorer."""
+    names = list(report.scorers)
+    width = 34
+    yield f"{'metric':{width}s}" + "".join(f"{n:>16s}" for n in names)
+    yield f"{'runtime':{width}s}" + "".join(f"{report.scorers[n]['runtime']:>16s}" for n in names)
+
+    def row(label: str, *path: str, fraction: bool = False) -> str:
+        cells = []
+        for n in names:
+            value: Any = report.scorers[n]
+            for key in path:
+                value = value[key]
+            text = _fraction(value) if fraction else f"{value:.3g}"
+            cells.append(f"{text:>16s}")
+        return f"{label:{width}s}" + "".join(cells)
+
+    first = report.scorers[names[0]]
+    for kind in EMPTY_KINDS:
+        yield row(f"false alarms/h: {kind}", "false_alarms", kind, "per_hour")
+    yield row("false alarms/h: all (no pets)", "false_alarms_per_hour_without_pets")
+    for label in first["detection_by_distance"]:
+        yield row(f"walk-in detected: {label}", "detection_by_distance", label, fraction=True)
+    for kind in first["detection_by_kind"]:
+        yield row(f"walk-in detected: {kind}", "detection_by_kind", kind, fraction=True)
+    yield row("latency p50 (s)", "latency_p50_s")
+    yield row("latency p95 (s)", "latency_p95_s")
+    yield row("seated continuity", "seated_continuity")
+    yield row("clear beyond hold, max (s)", "clear_beyond_hold_s_max")
+    yield f"suite: {report.suite}"
+    for key, value in report.compute.items():
+        yield f"{key:{width}s}{value:16.3g}"
+
+
+def _fraction(rate: dict[str, Any]) -> str:
+    return f"{rate['detected']}/{rate['scenes']}"

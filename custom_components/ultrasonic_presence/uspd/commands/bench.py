@@ -1,0 +1,45 @@
+"""`uspd bench`: detection, false alarms, latency and compute on the fixed simulated suite."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    """Add the `bench` parser."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "bench", help="benchmark this pipeline against the conventional detector"
+    )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply the number of scenes (1 ≈ 2 h of audio, minutes of CPU)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the JSON report")
+    parser.add_argument("--no-compute", action="store_true", help="skip component speeds")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the suite and print the table (or JSON)."""
+    from ..bench import compute_figures, run_suite, table
+
+    def progress(line: str) -> None:
+        if not args.quiet:
+            print(line, file=sys.stderr, flush=True)
+
+    report = run_suite(args.scale, progress=progress)
+    if not args.no_compute:
+        report.compute.update(compute_figures())
+    if args.json:
+        print(json.dumps(asdict(report), indent=2, default=str))
+    else:
+        for line in table(report):
+            print(line)
+    return 0
