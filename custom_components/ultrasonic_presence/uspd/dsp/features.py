@@ -213,13 +213,15 @@ class FeatureExtractor:
         span = n_frames * self.hop + keep
         self._raw_tail = raw[n_frames * self.hop :].copy()
         # (n, mics, window) strided view; the window-weighted mean is the carrier.
-        frames = sliding_window_view(raw[:span], self.window_len, axis=0)[:: self.hop]
+        frames = np.ascontiguousarray(
+            sliding_window_view(raw[:span], self.window_len, axis=0)[:: self.hop]
+        )
         carrier = frames @ self._carrier_weights
         level = np.abs(carrier)
         settled = self._settled(level)
         safe = np.where(level > 0, carrier, 1.0)
         # x/c - 1: normalise by the carrier and notch the static clutter (frame DC).
-        segments = (frames / safe[:, :, None] - 1.0) * self._scaled_window
+        segments = frames * (self._scaled_window / safe[:, :, None]) - self._scaled_window
         spectra = np.fft.fft(segments, n=N_FFT, axis=2)[:, :, self._used]
         band_dbc = 10.0 * np.log10(self.bin_hz * np.sum(np.abs(spectra) ** 2, axis=2) + 1e-30)
         carrier_ok = np.all(

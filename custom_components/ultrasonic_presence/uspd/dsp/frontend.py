@@ -148,21 +148,26 @@ class FrontEnd:
 
     def process(self, block: npt.ArrayLike) -> ComplexArray:
         """Demodulate `block` (frames, channels); return completed baseband (n, channels)."""
-        x = np.asarray(block, dtype=np.float64)
+        x = np.asarray(block)
         if x.ndim == 1:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != self.channels:
             raise ValueError(f"expected (frames, {self.channels}) audio, got {x.shape}")
         d = self.decimation
-        data = np.concatenate([self._pending, x.T], axis=1)
+        xt = x.T.astype(np.float64)  # one pass: convert and transpose
+        data = np.concatenate([self._pending, xt], axis=1) if self._pending.size else xt
         n = data.shape[1] // d
-        self._pending = data[:, n * d :]
+        self._pending = data[:, n * d :].copy()
         if n == 0:
             return np.zeros((0, self.channels), dtype=np.complex128)
-        blocks = data[:, : n * d].reshape(self.channels * n, d)
-        partial = small_matmul(blocks, self._poly).reshape(self.channels, n, -1)
-        full = np.ascontiguousarray(np.concatenate([self._history, partial], axis=1))
-        self._history = full[:, n:]
+        p_count = self._columns
+        # Polyphase products written straight after the previous block's last P-1 rows.
+        full = np.empty((self.channels, p_count - 1 + n, 2 * p_count))
+        full[:, : p_count - 1] = self._history
+        for channel in range(self.channels):
+            blocks = data[channel, : n * d].reshape(n, d)
+            small_matmul(blocks, self._poly, out=full[channel, p_count - 1 :])
+        self._history = full[:, n:].copy()
         # y[i] = Σ_p full[i + P-1-p, p] (real and imaginary halves): one strided view.
         p_count = self._columns
         item = full.itemsize
