@@ -148,3 +148,16 @@ def test_result_round_trip_and_health() -> None:
     assert result.response[0].stability_db < 1.0
     monitor = HealthMonitor(result)
     assert monitor.expected_noise_dbc_hz < -100
+
+
+def test_cli_calibrate(capsys: pytest.CaptureFixture[str]) -> None:
+    """`uspd calibrate --scenario empty --json` prints a storable result."""
+    import json
+
+    from uspd import cli
+
+    assert cli.main(["calibrate", "--scenario", "empty", "--rate", "48000", "--mics", "1",
+                     "--json"]) == 0  # fmt: skip
+    result = CalibrationResult.from_dict(json.loads(capsys.readouterr().out))
+    assert 18_000 <= result.carrier_hz <= 22_000
+    assert result.audio_seconds <= 10.0
