@@ -65,7 +65,9 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         self.spec = SourceSpec.from_dict(entry.data[CONF_SOURCE])
         self.calibration = CalibrationResult.from_dict(entry.data[CONF_CALIBRATION])
         self.options = RunnerOptions.from_dict(dict(entry.options))
-        self.device_id: str = entry.unique_id or entry.entry_id
+        # Entities and the device are keyed by the entry, not by the source's unique
+        # id: reconfiguring onto another sound card keeps the entities and history.
+        self.device_id: str = entry.entry_id
         self.runner: PresenceRunner | None = None
         self.unavailable_reason: str | None = None
         self._stopped = False

@@ -17,6 +17,7 @@ from homeassistant.const import (
     STATE_UNAVAILABLE,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -257,3 +258,42 @@ async def test_home_assistant_stop_stops_runner(
     assert not any(t.name == "fake-uspd" for t in threading.enumerate())
     # The later unload does not stop twice.
     assert await hass.config_entries.async_unload(init_integration.entry_id)
+
+
+@pytest.mark.usefixtures("mock_available_kinds", "mock_run_calibration")
+async def test_reconfigure_keeps_entities(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_runner: type[FakeRunner],
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """Moving the entry to another device keeps its entities (and their history)."""
+    before = {
+        e.entity_id
+        for e in er.async_entries_for_config_entry(entity_registry, init_integration.entry_id)
+    }
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"source": "soundcard"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"input_device": "hw:2,0", "output_device": "hw:2,0", "sample_rate": "96000"},
+    )
+    await hass.async_block_till_done()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+
+    runner = mock_runner.instances[-1]
+    assert runner.spec.kind == "soundcard"
+    assert init_integration.unique_id == runner.spec.unique_id()
+    after = {
+        e.entity_id
+        for e in er.async_entries_for_config_entry(entity_registry, init_integration.entry_id)
+    }
+    assert after == before
+    runner.push_state(make_state(occupied=False))
+    await hass.async_block_till_done()
+    assert hass.states.get(OCCUPANCY).state == STATE_OFF
