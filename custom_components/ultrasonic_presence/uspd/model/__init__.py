@@ -12,13 +12,14 @@ from .classifier import (
     litert_available,
     load_classifier,
 )
-from .flatbuffer import ModelError
+from .flatbuffer import ModelError, ModelNotFoundError
 
 __all__ = [
     "CLASS_NAMES",
     "DEFAULT_MODEL_PATH",
     "Classifier",
     "ModelError",
+    "ModelNotFoundError",
     "litert_available",
     "load_classifier",
 ]

@@ -22,6 +22,10 @@ class ModelError(Exception):
     """The model file cannot be used (missing, corrupt, or needs something unsupported)."""
 
 
+class ModelNotFoundError(ModelError, FileNotFoundError):
+    """No model file at the path (e.g. none shipped): callers may fall back."""
+
+
 # tflite.TensorType values → numpy dtypes (only what an int8 model can contain).
 _TENSOR_TYPES: dict[int, tuple[str, type[np.generic] | None]] = {
     0: ("FLOAT32", np.float32),
@@ -203,6 +207,8 @@ def read_graph(source: str | Path | bytes) -> Graph:
         label = str(path)
         try:
             raw = path.read_bytes()
+        except FileNotFoundError as err:
+            raise ModelNotFoundError(f"cannot read model file {label}: no such file") from err
         except OSError as err:
             raise ModelError(f"cannot read model file {label}: {err.strerror or err}") from err
     if len(raw) < 16 or raw[4:8] != b"TFL3":

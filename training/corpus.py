@@ -1,0 +1,231 @@
+"""Labelled feature corpora from the scene simulator, through the production DSP chain.
+
+Why this shape: the classifier must see exactly what `uspd.pipeline` feeds it, so every
+scene is rendered by `SimulatedSource` and featurised by `DspChain` (same code, same
+constants); the simulator's ground truth is the labeller. Each scene is cached as one
+.npz under training/corpus/<split>/ (ignored by git) holding per-frame dB features,
+per-frame labels and flags, so windows are cut at training time and the cache is
+reused across runs. Rendering is deterministic from (kind, seed, config).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+# Classifier classes (uspd.model.CLASS_NAMES order).
+NONE, MAJOR, MINOR, NON_HUMAN = 0, 1, 2, 3
+# Interferers that move something in the Doppler band (or fake it).
+DOPPLER_INTERFERERS = frozenset(
+    {"floor_fan", "ceiling_fan", "curtain", "hvac", "music", "pet", "tone", "jingle", "door",
+     "speech"}
+)  # fmt: skip
+# Label look-back in frames: the STFT window (0.2 s) spans the last 4 hops.
+LABEL_FRAMES = 4
+# Device configurations drawn per scene: (sample_rate, n_mics).
+DEVICE_CONFIGS: tuple[tuple[int, int], ...] = ((96000, 4), (96000, 2), (48000, 2), (48000, 1))
+
+CORPUS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """One scene to render: kind for random_scenario, seed, device config, length."""
+
+    kind: str
+    seed: int
+    duration_s: float
+    sample_rate: int
+    n_mics: int
+
+    @property
+    def key(self) -> str:
+        """File stem, stable across runs (and versions of this spec)."""
+        raw = json.dumps({**asdict(self), "v": CORPUS_VERSION}, sort_keys=True)
+        digest = hashlib.sha1(raw.encode()).hexdigest()[:10]
+        return f"{self.kind}-{self.seed}-{digest}"
+
+
+def make_specs(
+    kinds: Sequence[str], weights: Sequence[float], n: int, seed0: int, duration_s: float
+) -> list[SceneSpec]:
+    """n scene specs with kinds drawn by weight; seeds seed0, seed0+1, ... (disjoint sets)."""
+    rng = np.random.default_rng(seed0)
+    p = np.asarray(weights, dtype=np.float64)
+    p /= p.sum()
+    out = []
+    for i in range(n):
+        kind = str(rng.choice(list(kinds), p=p))
+        sr, mics = DEVICE_CONFIGS[int(rng.integers(len(DEVICE_CONFIGS)))]
+        out.append(SceneSpec(kind, seed0 + i, duration_s, sr, mics))
+    return out
+
+
+def frame_labels(
+    motion: Sequence[str], interferers: Sequence[Iterable[str]]
+) -> npt.NDArray[np.int8]:
+    """Per-frame class from truth, looking back LABEL_FRAMES frames (the STFT span)."""
+    n = len(motion)
+    rank = {"none": 0, "still": 1, "minor": 2, "major": 3}
+    m = np.array([rank[x] for x in motion], dtype=np.int8)
+    noisy = np.array([bool(DOPPLER_INTERFERERS & set(i)) for i in interferers], dtype=bool)
+    labels = np.empty(n, dtype=np.int8)
+    for i in range(n):
+        lo = max(0, i - LABEL_FRAMES + 1)
+        strongest = int(m[lo : i + 1].max())
+        if strongest == 3:
+            labels[i] = MAJOR
+        elif strongest == 2:
+            labels[i] = MINOR
+        elif noisy[lo : i + 1].any():
+            labels[i] = NON_HUMAN
+        else:
+            labels[i] = NONE
+    return labels
+
+
+def render_scene(spec: SceneSpec) -> dict[str, Any]:
+    """Render one scene through the DSP chain; per-frame features, labels and flags."""
+    from uspd.dsp.chain import DspChain
+    from uspd.sim.library import random_scenario
+    from uspd.sim.source import SimulatedSource
+
+    scenario = random_scenario(
+        spec.kind,
+        spec.seed,
+        duration_s=spec.duration_s,
+        sample_rate=spec.sample_rate,
+        n_mics=spec.n_mics,
+    )
+    source = SimulatedSource(scenario)
+    chain = DspChain(scenario.sample_rate, scenario.carrier_hz, scenario.n_mics)
+    block = scenario.sample_rate // 4
+    n_blocks = int(spec.duration_s * 4)
+    feats, ok = [], []
+    for _ in range(n_blocks):
+        frames = chain.process(source.read(block))
+        feats.append(frames.features)
+        ok.append(frames.carrier_ok)
+    features = np.concatenate(feats).astype(np.float16)
+    n = features.shape[0]
+    hop = chain.frame_hop_s
+    # Feature frame i is complete at (i + 1)·hop; truth frames are 50 ms from t = 0.
+    truth = source.truth_frames(0.0, n * hop)
+    truth = truth[:n]
+    motion = [f.motion for f in truth]
+    inter = [f.interferers for f in truth]
+    return {
+        "features": features,
+        "labels": frame_labels(motion, inter),
+        "present": np.array([f.present for f in truth], dtype=bool),
+        "pet": np.array([f.pet for f in truth], dtype=bool),
+        "carrier_ok": np.concatenate(ok).astype(bool),
+        "kind": spec.kind,
+        "seed": spec.seed,
+        "carrier_hz": float(scenario.carrier_hz),
+        "interferers": sorted({x for i in inter for x in i}),
+        "hop_s": float(hop),
+    }
+
+
+def _render_to(args: tuple[SceneSpec, Path]) -> str:
+    spec, path = args
+    if path.exists():
+        return "cached"
+    data = render_scene(spec)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(
+        tmp,
+        features=data["features"],
+        labels=data["labels"],
+        present=data["present"],
+        pet=data["pet"],
+        carrier_ok=data["carrier_ok"],
+        meta=np.array(
+            json.dumps({k: data[k] for k in ("kind", "seed", "carrier_hz", "interferers", "hop_s")})
+        ),
+    )
+    tmp.rename(path)
+    return "rendered"
+
+
+def build(specs: Sequence[SceneSpec], directory: Path, processes: int = 2) -> list[Path]:
+    """Render every spec not yet cached (≤ `processes` workers); return the file paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    jobs = [(s, directory / f"{s.key}.npz") for s in specs]
+    todo = [j for j in jobs if not j[1].exists()]
+    t0 = time.monotonic()
+    if todo:
+        print(f"  rendering {len(todo)}/{len(jobs)} scenes into {directory} ...", flush=True)
+        if processes > 1:
+            ctx = mp.get_context("spawn")
+            with ctx.Pool(processes) as pool:
+                for k, _ in enumerate(pool.imap_unordered(_render_to, todo, chunksize=2), 1):
+                    if k % 50 == 0:
+                        print(f"    {k}/{len(todo)} ({time.monotonic() - t0:.0f} s)", flush=True)
+        else:
+            for job in todo:
+                _render_to(job)
+    print(f"  {directory.name}: {len(jobs)} scenes ready ({time.monotonic() - t0:.0f} s)")
+    return [j[1] for j in jobs]
+
+
+@dataclass
+class Scene:
+    """A cached scene loaded for windowing."""
+
+    features: npt.NDArray[np.float16]
+    labels: npt.NDArray[np.int8]
+    present: npt.NDArray[np.bool_]
+    carrier_ok: npt.NDArray[np.bool_]
+    meta: dict[str, Any]
+
+
+def load(paths: Sequence[Path]) -> list[Scene]:
+    """Load cached scenes."""
+    out = []
+    for p in paths:
+        with np.load(p) as z:
+            out.append(
+                Scene(
+                    features=z["features"],
+                    labels=z["labels"],
+                    present=z["present"],
+                    carrier_ok=z["carrier_ok"],
+                    meta=json.loads(str(z["meta"])),
+                )
+            )
+    return out
+
+
+def window_index(scenes: Sequence[Scene], context: int, stride: int) -> npt.NDArray[np.int64]:
+    """(scene, end frame) pairs for every full context window, every `stride` frames."""
+    rows = []
+    for s, scene in enumerate(scenes):
+        n = scene.features.shape[0]
+        ends = np.arange(context - 1, n, stride)
+        rows.append(np.stack([np.full(ends.size, s), ends], axis=1))
+    return np.concatenate(rows).astype(np.int64) if rows else np.zeros((0, 2), np.int64)
+
+
+def windows(
+    scenes: Sequence[Scene], index: npt.NDArray[np.int64], context: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int8]]:
+    """Cut (N, context, bins, planes) scaled windows and their labels (last frame's)."""
+    from uspd.dsp.features import scale_features
+
+    x = np.empty((len(index), context, *scenes[0].features.shape[1:]), dtype=np.float32)
+    y = np.empty(len(index), dtype=np.int8)
+    for k, (s, end) in enumerate(index):
+        x[k] = scale_features(scenes[s].features[end - context + 1 : end + 1])
+        y[k] = scenes[s].labels[end]
+    return x, y
