@@ -6,6 +6,7 @@ import probatio
 from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 
 from .coordinator import UltrasonicPresenceConfigEntry
 
@@ -33,7 +34,14 @@ class RecalibrateRepairFlow(RepairsFlow):
                 return self.async_abort(reason="not_loaded")
             await entry.runtime_data.async_recalibrate()
             return self.async_create_entry(data={})
-        return self.async_show_form(step_id="confirm", data_schema=probatio.Schema({}))
+        placeholders = None
+        if issue := ir.async_get(self.hass).async_get_issue(self.handler, self.issue_id):
+            placeholders = issue.translation_placeholders
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=probatio.Schema({}),
+            description_placeholders=placeholders,
+        )
 
 
 async def async_create_fix_flow(

@@ -16,24 +16,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-from . import fake_engine
-
-fake_engine.install()
-
-from custom_components.ultrasonic_presence.const import (  # noqa: E402
+from custom_components.ultrasonic_presence.const import (
     CONF_CALIBRATION,
     CONF_SOURCE,
     DOMAIN,
     SIMULATED_PARAMS,
 )
-from custom_components.ultrasonic_presence.uspd.dsp.calibration import (  # noqa: E402
-    CalibrationResult,
-)
-from custom_components.ultrasonic_presence.uspd.runner import (  # noqa: E402
-    RunnerOptions,
-    SensorState,
-    SourceSpec,
-)
+from custom_components.ultrasonic_presence.uspd.audio.factory import SourceSpec
+from custom_components.ultrasonic_presence.uspd.dsp.calibration import CalibrationResult
+from custom_components.ultrasonic_presence.uspd.runner import RunnerOptions, SensorState
 
 INTEGRATION = "custom_components.ultrasonic_presence"
 

@@ -20,9 +20,10 @@ from custom_components.ultrasonic_presence.const import (
     DOMAIN,
     SIMULATED_PARAMS,
 )
+from custom_components.ultrasonic_presence.uspd.audio.factory import SourceSpec
 from custom_components.ultrasonic_presence.uspd.audio.source import SourceError
 from custom_components.ultrasonic_presence.uspd.dsp.calibration import CalibrationError
-from custom_components.ultrasonic_presence.uspd.runner import RunnerOptions, SourceSpec
+from custom_components.ultrasonic_presence.uspd.runner import RunnerOptions
 
 from .conftest import CALIBRATION, NODE_SPEC, SIM_SPEC
 
