@@ -11,7 +11,7 @@ from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_USER
-from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -171,4 +171,29 @@ async def test_config_flow_on_the_real_engine(hass: HomeAssistant, stepped_runne
     await hass.async_block_till_done()
     assert hass.states.get("binary_sensor.simulated_room_occupancy").state == STATE_OFF
     assert runner_module.PresenceRunner is PresenceRunner
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_source_failure_and_recovery_on_the_real_runner(
+    hass: HomeAssistant, stepped_runner: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A source that stops delivering makes the entities unavailable; reopening recovers."""
+    entry, runner = await _setup_scenario(hass, "empty", RunnerOptions())
+    entity_id = OCCUPANCY.format("empty")
+    await hass.async_add_executor_job(runner.run_for, 1.0)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == STATE_OFF
+
+    # The 10 s scenario ends: the runner reports the failure like an unplugged card.
+    with pytest.raises(SourceError, match="finished"):
+        await hass.async_add_executor_job(runner.run_for, 12.0)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
+    assert "empty is unavailable: scenario 'empty' finished" in caplog.text
+
+    # The runner reopens the source on its next step (its worker retries with backoff).
+    await hass.async_add_executor_job(runner.run_for, 1.0)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == STATE_OFF
+    assert "empty is available again" in caplog.text
     assert await hass.config_entries.async_unload(entry.entry_id)
