@@ -16,6 +16,24 @@ def _fmt(v: float | None, digits: int = 3) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def _git_head() -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        )
+    except OSError:
+        return "unknown"
+    except subprocess.CalledProcessError:
+        return "unknown"
+    return out.stdout.strip()
+
+
 def write_card(report: dict[str, Any], path: Path) -> None:
     """Render the card (markdown) for `report` (see train.run)."""
     from uspd.dsp.features import (
@@ -187,6 +205,10 @@ determinism. Total pipeline time here: {report["total_seconds"] / 60:.1f} min
   held by the detector's hold time.
 
 ## Reproduce
+Made from engine sources {report.get("fingerprint") or C.source_fingerprint()}
+(training/corpus.py `source_fingerprint`: uspd/dsp + uspd/sim; git HEAD {_git_head()}
+when the card was written). A different fingerprint means the features changed:
+re-run scripts/train.
 `scripts/train` (creates `.venv-train`, Python 3.13 + TensorFlow CPU, renders the corpora
 into training/corpus/, trains, writes this card and `presence.tflite`). Deterministic
 from the seeds above on the same library versions.

@@ -35,6 +35,22 @@ LABEL_FRAMES = 4
 DEVICE_CONFIGS: tuple[tuple[int, int], ...] = ((96000, 4), (96000, 2), (48000, 2), (48000, 1))
 
 CORPUS_VERSION = 1
+# Engine sources whose behaviour shapes the features (not benches/calibration/CLI).
+_NOT_FEATURE_SOURCES = {"bench.py", "calibration.py", "conventional.py", "testsignals.py"}
+
+
+def source_fingerprint() -> str:
+    """sha256 (16 hex) of the uspd/dsp and uspd/sim sources that make the features.
+
+    Part of every cached scene's key: change the simulator or the DSP and the corpus is
+    rendered again instead of silently training on stale features.
+    """
+    root = Path(__file__).resolve().parents[1] / "custom_components/ultrasonic_presence/uspd"
+    digest = hashlib.sha256()
+    for f in sorted([*root.glob("dsp/*.py"), *root.glob("sim/*.py")]):
+        if f.name not in _NOT_FEATURE_SOURCES:
+            digest.update(f"{f.parent.name}/{f.name}".encode() + f.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -47,10 +63,9 @@ class SceneSpec:
     sample_rate: int
     n_mics: int
 
-    @property
-    def key(self) -> str:
-        """File stem, stable across runs (and versions of this spec)."""
-        raw = json.dumps({**asdict(self), "v": CORPUS_VERSION}, sort_keys=True)
+    def key(self, fingerprint: str) -> str:
+        """File stem: stable across runs, new when the spec or the engine sources change."""
+        raw = json.dumps({**asdict(self), "v": CORPUS_VERSION, "src": fingerprint}, sort_keys=True)
         digest = hashlib.sha1(raw.encode()).hexdigest()[:10]
         return f"{self.kind}-{self.seed}-{digest}"
 
@@ -161,7 +176,8 @@ def _render_to(args: tuple[SceneSpec, Path]) -> str:
 def build(specs: Sequence[SceneSpec], directory: Path, processes: int = 2) -> list[Path]:
     """Render every spec not yet cached (≤ `processes` workers); return the file paths."""
     directory.mkdir(parents=True, exist_ok=True)
-    jobs = [(s, directory / f"{s.key}.npz") for s in specs]
+    fingerprint = source_fingerprint()
+    jobs = [(s, directory / f"{s.key(fingerprint)}.npz") for s in specs]
     todo = [j for j in jobs if not j[1].exists()]
     t0 = time.monotonic()
     if todo:

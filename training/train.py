@@ -253,6 +253,7 @@ def run(cfg: Config, out_dir: Path, card_path: Path, model_dir: Path) -> dict[st
 
     t_start = time.monotonic()
     RUNS_DIR.mkdir(parents=True, exist_ok=True)
+    fingerprint = C.source_fingerprint()
     seed_specs = C.make_specs(ALL_KINDS, SEED_WEIGHTS, cfg.n_seed, cfg.seed_base, cfg.scene_s)
     pool_specs = C.make_specs(ALL_KINDS, POOL_WEIGHTS, cfg.n_pool, cfg.pool_base, cfg.scene_s)
     hold_specs = C.make_specs(
@@ -309,6 +310,7 @@ def run(cfg: Config, out_dir: Path, card_path: Path, model_dir: Path) -> dict[st
         "params": int(model.count_params()),
         "tflite_bytes": len(model_bytes),
         "corpus_seconds": round(t_corpus, 1),
+        "fingerprint": fingerprint,
         "total_seconds": round(time.monotonic() - t_start, 1),
     }
     (out_dir / "report.json").write_text(json.dumps(report, indent=1))
