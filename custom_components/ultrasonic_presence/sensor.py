@@ -27,6 +27,9 @@ from .uspd.runner import SensorState
 
 PARALLEL_UPDATES = 0
 
+# Values are rounded to what is meaningful, so a steady sensor does not write a new
+# state (and a recorder row) every second for noise in the last digit.
+
 UNIT_DBFS = "dBFS"
 
 
@@ -46,7 +49,7 @@ SENSORS: tuple[UltrasonicPresenceSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         suggested_display_precision=0,
-        value_fn=lambda state: state.motion_level,
+        value_fn=lambda state: round(state.motion_level),
     ),
     UltrasonicPresenceSensorEntityDescription(
         key="carrier_frequency",
@@ -63,10 +66,10 @@ SENSORS: tuple[UltrasonicPresenceSensorEntityDescription, ...] = (
         key="snr",
         translation_key="snr",
         native_unit_of_measurement=SIGNAL_STRENGTH_DECIBELS,
-        suggested_display_precision=1,
+        suggested_display_precision=0,
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda state: state.snr_db,
+        value_fn=lambda state: round(state.snr_db),
     ),
     UltrasonicPresenceSensorEntityDescription(
         key="emission_level",
@@ -76,7 +79,9 @@ SENSORS: tuple[UltrasonicPresenceSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
         # None (unknown) while the emission is off or paused.
-        value_fn=lambda state: state.emission_level_dbfs,
+        value_fn=lambda state: (
+            None if state.emission_level_dbfs is None else round(state.emission_level_dbfs, 1)
+        ),
     ),
 )
 

@@ -130,29 +130,29 @@ async def test_rate_limit(
     """Occupancy changes are written at once; other updates at most once a second."""
     runner.push_state(make_state(snr_db=20.0))
     await hass.async_block_till_done()
-    assert hass.states.get(SNR).state == "27.5"
+    assert hass.states.get(SNR).state == "28"
 
     runner.push_state(make_state(snr_db=21.0))
     await hass.async_block_till_done()
-    assert hass.states.get(SNR).state == "27.5"
+    assert hass.states.get(SNR).state == "28"
 
     freezer.tick(timedelta(seconds=1.5))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert hass.states.get(SNR).state == "21.0"
+    assert hass.states.get(SNR).state == "21"
 
     # Occupancy change: immediate, and it carries the newest numbers along.
     runner.push_state(make_state(snr_db=22.0))
     runner.push_state(make_state(occupied=False, motion_class="none", snr_db=23.0))
     await hass.async_block_till_done()
     assert hass.states.get(OCCUPANCY).state == STATE_OFF
-    assert hass.states.get(SNR).state == "23.0"
+    assert hass.states.get(SNR).state == "23"
 
     # Nothing pending any more: the timer does not write an old state.
     freezer.tick(timedelta(seconds=1.5))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert hass.states.get(SNR).state == "23.0"
+    assert hass.states.get(SNR).state == "23"
 
 
 async def test_health_issue(
