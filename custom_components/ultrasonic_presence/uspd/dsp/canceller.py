@@ -17,9 +17,10 @@ microphones" [Echo article; US11564036]. Here:
 * learning is guarded like an echo canceller's double-talk detector: not while the
   leakage ratio jumps (a person moving in the music), and per bin only where the bin
   already looks speaker-borne — so the null never turns toward the person;
-* each bin X is projected onto the orthogonal complement of d: the residual keeps
-  (M-1)/M of spatially white noise and, on average, of motion, so it is rescaled by
-  M/(M-1) to keep levels comparable with a single mic.
+* each bin X is projected onto the orthogonal complement of d (with ≥ 4 mics also of a
+  second music direction, see SECOND_NULL_MIN_MICS): with r nulls the residual keeps
+  (M-r)/M of spatially white noise and, on average, of motion, so it is rescaled by
+  M/(M-r) to keep levels comparable with a single mic.
 
 With one mic there is no spatial null: spectra pass through, and music is recognised
 by phase-locked mirrored sidebands (AM/FM of the carrier by the same bass gives
@@ -63,6 +64,12 @@ DOUBLE_TALK_DB = 8.0
 # it (|dᴴx|² / ‖x‖²; a random direction gives 1/M on average).
 COHERENCE_GATE = 0.7
 LEAK_FLOOR_RISE_DB_PER_FRAME = 0.1
+# With ≥ 4 mics a second null per bin: a sideband whose envelope changes within a frame
+# (a kick drum) reaches the mics through reflections 5–30 ms late, so it is not one
+# narrowband direction. The second direction is used where its music power exceeds
+# SECOND_NULL_MARGIN times that of each remaining direction (noise).
+SECOND_NULL_MIN_MICS = 4
+SECOND_NULL_MARGIN = 4.0
 # Largest plausible inter-mic direct-path delay difference (≈ 10 cm / c).
 MAX_DELAY_S = 3e-4
 _TINY = 1e-30
@@ -117,6 +124,10 @@ class DistortionCanceller:
         self._mirror_a = np.array([1.0, -pole])
         self._mirror_zi = np.zeros((1, 2 * nb), dtype=np.complex128)
         self._mirror_frames = 0
+        self._cov = np.zeros((n, channels, channels), dtype=np.complex128)
+        seed = np.exp(2j * np.pi * np.arange(channels) * 0.37) * (-1.0) ** np.arange(channels)
+        self._second = np.repeat(seed[:, None], n, axis=1) / np.sqrt(channels)
+        self._second_on = np.zeros(n, dtype=np.bool_)
         self._steering = self._build_steering()
 
     def _build_steering(self) -> ComplexArray:
@@ -182,11 +193,18 @@ class DistortionCanceller:
         if not self.enabled:
             return total, np.zeros_like(total), self._mono_music(x[:, 0], learn)
         beam = np.einsum("mk,fmk->fk", self._steering.conj(), x)  # d^H X
-        speaker = np.abs(beam) ** 2 / m  # per-mic power of the speaker-borne part
-        residual = np.maximum(total - speaker, 0.0) * (m / (m - 1))
-        coherent = np.sum(speaker, axis=1)
-        other = np.sum(residual, axis=1) / m  # what noise alone would put in `speaker`
+        first = np.abs(beam) ** 2 / m  # per-mic power of the speaker-borne part
+        rest = np.maximum(total - first, 0.0) * (m / (m - 1))
+        coherent = np.sum(first, axis=1)
+        other = np.sum(rest, axis=1) / m  # what noise alone would put in `first`
         music = coherent > other * 10.0 ** (MUSIC_COHERENCE_DB / 10.0)
+        if np.any(self._second_on):
+            second = np.abs(np.einsum("mk,fmk->fk", self._second.conj(), x)) ** 2 / m
+            speaker = first + np.where(self._second_on, second, 0.0)
+            kept = m - 1.0 - self._second_on
+            residual = np.maximum(total - speaker, 0.0) * (m / kept)
+        else:
+            speaker, residual = first, rest
         useful = self._quiet(np.sum(residual, axis=1) / (coherent + _TINY), music & learn)
         if np.any(useful):
             # Per bin, learn only from frames where that bin already looks speaker-borne.
@@ -195,6 +213,9 @@ class DistortionCanceller:
             gated = np.where(coherent_bin, beam[useful].conj(), 0.0)
             self._cross += np.einsum("fmk,fk->mk", x[useful], gated)
             self._beam_power += np.sum(np.where(coherent_bin, power, 0.0), axis=0)
+            if m >= SECOND_NULL_MIN_MICS:
+                xg = np.where(coherent_bin[:, None, :], x[useful], 0.0)
+                self._cov += np.einsum("fmk,fnk->kmn", xg, xg.conj())
         return residual, speaker, music
 
     def _quiet(self, leak: FloatArray, candidates: BoolArray) -> BoolArray:
@@ -255,6 +276,25 @@ class DistortionCanceller:
         self.phase -= np.mean(self.phase)
         self.delay_s -= np.mean(self.delay_s)
         self._steering = self._build_steering()
+        if self.channels >= SECOND_NULL_MIN_MICS:
+            self._update_second()
         decay = np.exp(-1.0 / STEERING_MEMORY)
         self._cross *= decay
         self._beam_power *= decay
+        self._cov *= decay
+
+    def _update_second(self) -> None:
+        """One power iteration for the strongest music direction orthogonal to the first."""
+        d = self._steering.T  # (bins, mics)
+        v = self._second.T
+        v = v - d * np.sum(d.conj() * v, axis=1, keepdims=True)
+        v = np.einsum("kmn,kn->km", self._cov, v)
+        v = v - d * np.sum(d.conj() * v, axis=1, keepdims=True)
+        v /= np.maximum(np.linalg.norm(v, axis=1, keepdims=True), _TINY)
+        first = np.einsum("km,kmn,kn->k", d.conj(), self._cov, d).real
+        second = np.einsum("km,kmn,kn->k", v.conj(), self._cov, v).real
+        self._second = np.ascontiguousarray(v.T)
+        # On where that direction holds music, i.e. clearly more than the remaining ones.
+        trace = np.einsum("kmm->k", self._cov).real
+        others = (trace - first - second) / (self.channels - 2)
+        self._second_on = second > SECOND_NULL_MARGIN * others + _TINY
