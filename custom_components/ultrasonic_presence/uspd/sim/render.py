@@ -303,7 +303,7 @@ class Renderer:
         r_s, r_m = r[:, : nb + 1, :7], r[:, : nb + 1, 7:].reshape(n_s, nb + 1, 7, m)
         # speaker side (S, nb, 7) and mic side (S, nb, 7, M) phasors; paths are products
         rs0 = r_s[:, :nb]
-        g_s = (self.echo_ref * self._beta7) * amp[:, :nb, None] * np.exp(-a_np * rs0) / rs0
+        g_s = (self.echo_ref * self._beta7) * np.exp(-a_np * rs0) / rs0
         e_s = g_s.astype(np.float32) * cis((-k0 * rs0).astype(np.float32))
         rm0 = r_m[:, :nb].astype(np.float32)
         g_m = self._beta7[:, None].astype(np.float32) * np.exp(np.float32(-a_np) * rm0) / rm0
@@ -332,6 +332,24 @@ class Renderer:
             np.multiply(ramp[i - 1], rot, out=ramp[i])
             rot *= acc
         res = np.matmul(coef, ramp.transpose(1, 2, 3, 0))  # S,nb,M,d
+        # scatterer amplitude (σ, fades, blade flashes): linear inside each block
+        a0 = amp[:, :nb].astype(np.float32)
+        da = amp[:, 1 : nb + 1].astype(np.float32) - a0
+        if np.max(np.abs(da)) > 1e-3 * np.max(a0):
+            frac = np.arange(d, dtype=np.float32) / d
+            res *= (a0[..., None] + da[..., None] * frac)[:, :, None, :]
+        else:
+            res *= a0[:, :, None, None]
+        # each mic's own Doppler deviation from the array-mean ramp (direct scatter path)
+        d_mic = np.diff(r[:, : nb + 1, 7 : 7 + m], axis=1)  # S,nb,M
+        dev = (-k0 / d) * (d_mic - d_mic.mean(axis=-1, keepdims=True))
+        if np.max(np.abs(dev)) * d > 1e-4:
+            step = cis(dev.astype(np.float32))
+            corr = np.empty((d, *step.shape), dtype=np.complex64)
+            corr[0] = 1.0
+            for i in range(1, d):
+                np.multiply(corr[i - 1], step, out=corr[i])
+            res *= corr.transpose(1, 2, 3, 0)
         length = r_s[:, :nb, :1] + r_m[:, :nb, 0, :1]
         if a_ext is not None:
             delay = np.rint(length[:, :, 0] / self.c * self.fs_int).astype(np.int64)
