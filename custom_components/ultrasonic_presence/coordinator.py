@@ -76,8 +76,7 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         self._flush_unsub: CALLBACK_TYPE | None = None
         self._flush_job = HassJob(self._async_flush, cancel_on_shutdown=True)
         self._health_problem: str | None = None
-        self._health_candidate: str | None = None
-        self._health_since = 0.0
+        self._health_since: float | None = None
 
     @property
     def issue_id(self) -> str:
@@ -224,16 +223,17 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         (someone standing in front of the speaker) does not nag the user.
         """
         problem = self.require_runner().health_problem
-        now = self.hass.loop.time()
-        if problem != self._health_candidate:
-            self._health_candidate = problem
-            self._health_since = now
         if problem is None:
+            self._health_since = None
             if self._health_problem is not None:
                 self._health_problem = None
                 ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
             return
-        if problem == self._health_problem or now - self._health_since < HEALTH_ISSUE_DELAY:
+        # The text may change while the problem lasts (it carries measured dB).
+        now = self.hass.loop.time()
+        if self._health_since is None:
+            self._health_since = now
+        if self._health_problem is not None or now - self._health_since < HEALTH_ISSUE_DELAY:
             return
         self._health_problem = problem
         ir.async_create_issue(

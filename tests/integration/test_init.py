@@ -170,8 +170,9 @@ async def test_health_issue(
         runner.push_state(make_state(occupied=occupied))
         await hass.async_block_till_done()
 
-    runner.health_problem = "carrier SNR dropped below 6 dB"
+    runner.health_problem = "carrier 11 dB weaker than at calibration"
     await report(False)
+    runner.health_problem = "carrier SNR dropped below 6 dB"  # same problem, new numbers
     await report(True, 30)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None  # not yet: transient?
     await report(False, 31)
