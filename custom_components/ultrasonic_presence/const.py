@@ -74,6 +74,9 @@ CLIP_LABELS: Final = ("false_alarm", "missed", "other")
 CLIPS_DIR: Final = "clips"
 
 ISSUE_HEALTH: Final = "health_problem"
+ISSUE_UNAVAILABLE: Final = "source_unavailable"
+# Unavailable this long (seconds) → a repair issue; entities are unavailable at once.
+UNAVAILABLE_ISSUE_DELAY: Final = 300.0
 # Health problems the runner reports by code that have their own repair text.
 KNOWN_HEALTH_PROBLEMS: Final = frozenset({"carrier_lost"})
 # A health problem must persist this long (seconds) before it becomes a repair issue.

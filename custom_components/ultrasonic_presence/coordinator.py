@@ -19,9 +19,11 @@ from .const import (
     ERROR_AUTH_FAILED,
     HEALTH_ISSUE_DELAY,
     ISSUE_HEALTH,
+    ISSUE_UNAVAILABLE,
     KNOWN_HEALTH_PROBLEMS,
     LOGGER,
     MIN_WRITE_INTERVAL,
+    UNAVAILABLE_ISSUE_DELAY,
 )
 from .uspd.audio.factory import SourceSpec
 from .uspd.audio.source import SourceError
@@ -77,11 +79,18 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         self._flush_job = HassJob(self._async_flush, cancel_on_shutdown=True)
         self._health_problem: str | None = None
         self._health_since: float | None = None
+        self._unavailable_unsub: CALLBACK_TYPE | None = None
+        self._unavailable_job = HassJob(self._async_unavailable_too_long, cancel_on_shutdown=True)
 
     @property
     def issue_id(self) -> str:
         """Repair issue id of this entry's health problem."""
         return f"{ISSUE_HEALTH}_{self.config_entry.entry_id}"
+
+    @property
+    def unavailable_issue_id(self) -> str:
+        """Repair issue id of this entry's long unavailability."""
+        return f"{ISSUE_UNAVAILABLE}_{self.config_entry.entry_id}"
 
     async def async_start(self) -> None:
         """Check the hardware, then start the runner's worker thread."""
@@ -120,6 +129,7 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         if self._flush_unsub is not None:
             self._flush_unsub()
             self._flush_unsub = None
+        self._cancel_unavailable_issue()
         if self.runner is not None:
             await self.hass.async_add_executor_job(self.runner.stop)
         ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
@@ -204,6 +214,9 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         reason = message or "unknown error"
         if self.unavailable_reason is None:
             LOGGER.warning("%s is unavailable: %s", self.config_entry.title, reason)
+            self._unavailable_unsub = async_call_later(
+                self.hass, UNAVAILABLE_ISSUE_DELAY, self._unavailable_job
+            )
         self.unavailable_reason = reason
         self._pending = None
         if self.last_update_success:
@@ -213,6 +226,31 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
     def _log_back(self) -> None:
         LOGGER.info("%s is available again", self.config_entry.title)
         self.unavailable_reason = None
+        self._cancel_unavailable_issue()
+
+    @callback
+    def _async_unavailable_too_long(self, _now: Any) -> None:
+        """Still unavailable after UNAVAILABLE_ISSUE_DELAY: tell the user in Repairs."""
+        self._unavailable_unsub = None
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            self.unavailable_issue_id,
+            is_fixable=False,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=ISSUE_UNAVAILABLE,
+            translation_placeholders={
+                "title": self.config_entry.title,
+                "reason": self.unavailable_reason or "unknown error",
+            },
+        )
+
+    def _cancel_unavailable_issue(self) -> None:
+        if self._unavailable_unsub is not None:
+            self._unavailable_unsub()
+            self._unavailable_unsub = None
+        ir.async_delete_issue(self.hass, DOMAIN, self.unavailable_issue_id)
 
     @callback
     def _async_check_runner(self) -> None:

@@ -298,3 +298,50 @@ async def test_reconfigure_keeps_entities(
     runner.push_state(make_state(occupied=False))
     await hass.async_block_till_done()
     assert hass.states.get(OCCUPANCY).state == STATE_OFF
+
+
+async def test_long_unavailability_raises_issue(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    runner: FakeRunner,
+    issue_registry: ir.IssueRegistry,
+    init_integration: MockConfigEntry,
+) -> None:
+    """Five minutes without audio → a repair issue; it goes when the source is back."""
+    issue_id = f"source_unavailable_{init_integration.entry_id}"
+    runner.push_availability(False, "sound card unplugged")
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(seconds=200))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+    freezer.tick(timedelta(seconds=101))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "source_unavailable"
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert issue.translation_placeholders == {
+        "title": "Simulated room",
+        "reason": "sound card unplugged",
+    }
+
+    runner.push_state(make_state(occupied=False))
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+    # A short outage ending by itself leaves no issue and no timer behind.
+    runner.push_availability(False, "glitch")
+    runner.push_availability(True)
+    await hass.async_block_till_done()
+    freezer.tick(timedelta(seconds=400))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+    # Unloading while unavailable cancels the pending issue.
+    runner.push_availability(False, "gone")
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_unload(init_integration.entry_id)

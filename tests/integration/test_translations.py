@@ -63,7 +63,7 @@ def test_flow_errors_and_steps_exist() -> None:
 
 def test_issues_and_services_documented() -> None:
     """Repair issues and the action's fields have texts; icons cover every entity."""
-    assert {"health_problem", "carrier_lost"} <= set(STRINGS["issues"])
+    assert {"health_problem", "carrier_lost", "source_unavailable"} <= set(STRINGS["issues"])
     services = yaml.safe_load((PACKAGE / "services.yaml").read_text(encoding="utf-8"))
     for service, spec in services.items():
         assert set(spec["fields"]) == set(STRINGS["services"][service]["fields"])
