@@ -75,9 +75,10 @@ class FloorFan:
 
 
 class FloorFanModel:
-    """Renderable floor fan: 2 points per blade + the motor housing."""
+    """Renderable floor fan: 2 points per blade + the motor housing (geometry every 2 ms;
+    echo error ≈ -45 dB anechoic, ≈ -30 dB with wall images, re exact rendering)."""
 
-    decimation = 8
+    decimation = 16
 
     def __init__(self, spec: FloorFan, ctx: BuildContext) -> None:
         self.spec = spec

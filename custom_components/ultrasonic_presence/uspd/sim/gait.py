@@ -3,9 +3,11 @@
 Boulic et al. 1990 (via V.C. Chen's micro-Doppler code, physics.md "Targets"): relative
 cycle length RLc = 1.346·sqrt(v/HT) with HT the hip height, so a 1.8 m person at
 1.3 m/s has a ~1.1 s cycle and ~1.45 m stride. The leg swing is phase-warped (60 %
-stance, 40 % swing) so the foot moves back at walking speed while planted and forward
-fast while swinging: peak knee ≈ 2.4 m/s and ankle ≈ 4 m/s at 1.3 m/s, close to
-Boulic's 2.35 and 4.65 m/s. Micro-Doppler then comes out of the geometry.
+stance, 40 % swing) so the foot moves back while planted and forward fast while
+swinging: peak knee ≈ 2.4 m/s and ankle ≈ 4 m/s at 1.3 m/s, close to
+Boulic's 2.35 and 4.65 m/s. All joint curves are C² (no acceleration steps), which
+keeps the renderer's per-block phase polynomials accurate. Micro-Doppler then comes out
+of the geometry.
 """
 
 from __future__ import annotations
@@ -36,6 +38,17 @@ class Polyline:
             dtype=np.float64,
         )
 
+    def smooth(self, s: FloatArray, half_m: float = 0.4) -> FloatArray:
+        """Positions rounded at corners (triangular average over ±half_m of path): people
+        turn in an arc, and the echo phase stays smooth."""
+        offsets = np.linspace(-half_m, half_m, 9)
+        weights = 1.0 - np.abs(offsets) / (half_m * 1.25)
+        weights /= weights.sum()
+        out = np.zeros((*np.shape(s), 2))
+        for o, wgt in zip(offsets, weights, strict=True):
+            out += wgt * self.at(s + o)
+        return out
+
     def heading(self, s: FloatArray, smooth_m: float = 0.3) -> FloatArray:
         """Unit walking direction (…, 2), smoothed over ±smooth_m so turns are not jumps."""
         d = self.at(s + smooth_m) - self.at(s - smooth_m)
@@ -51,17 +64,25 @@ def stride_m(speed: float, height: float) -> float:
     return float(1.346 * np.sqrt(speed / ht) * ht)
 
 
+_WARP = -0.347  # ψ(0.6) = π: the leg sweeps back for 60 % of the cycle (stance)
+
+
 def _warp(phase: FloatArray) -> FloatArray:
-    """Cycle phase → leg angle phase: stance (60 %) slow, swing (40 %) fast, C¹ at joins."""
-    f = np.mod(phase, 1.0)
-    return np.where(f < 0.6, np.pi * f / 0.6, np.pi + np.pi * (f - 0.6) / 0.4)
+    """Cycle phase → leg angle phase: stance (60 %) slow, swing (40 %) fast, smooth."""
+    return np.asarray(2 * np.pi * phase + _WARP * (1 - np.cos(2 * np.pi * phase)), dtype=np.float64)
+
+
+def _window(x: FloatArray) -> FloatArray:
+    """cos⁴ bump on [-1, 1]: C² at its edges, so no acceleration steps in the limbs."""
+    u = np.clip(x, -1.0, 1.0)
+    return np.asarray(np.cos(0.5 * np.pi * u) ** 4, dtype=np.float64)
 
 
 def _knee(phase: FloatArray) -> FloatArray:
-    """Knee flexion (rad): ~15° in loading, ~60° in mid-swing."""
+    """Knee flexion (rad): ~15° in loading, ~48° in mid-swing."""
     f = np.mod(phase, 1.0)
-    stance = np.radians(15.0) * np.sin(np.pi * np.clip(f / 0.3, 0, 1)) ** 2
-    swing = np.radians(60.0) * np.sin(np.pi * np.clip((f - 0.6) / 0.4, 0, 1)) ** 2
+    stance = np.radians(15.0) * _window((f - 0.15) / 0.15)
+    swing = np.radians(48.0) * (_window((f - 0.8) / 0.2) + _window((f + 0.2) / 0.2))
     return np.asarray(stance + swing, dtype=np.float64)
 
 
@@ -76,7 +97,7 @@ BODY_AMPS = np.array([0.14, 0.05, 0.07, 0.07, 0.055, 0.055, 0.04, 0.04])
 
 def walking_body(s: FloatArray, path: Polyline, speed: float, height: float) -> FloatArray:
     """Body-part positions (8, T, 3) for arc lengths s along `path`."""
-    floor = path.at(s)
+    floor = path.smooth(s)
     u2 = path.heading(s)
     u = np.stack([u2[..., 0], u2[..., 1], np.zeros_like(s)], axis=-1)
     w = np.stack([-u2[..., 1], u2[..., 0], np.zeros_like(s)], axis=-1)
