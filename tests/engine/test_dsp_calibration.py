@@ -161,3 +161,43 @@ def test_cli_calibrate(capsys: pytest.CaptureFixture[str]) -> None:
     result = CalibrationResult.from_dict(json.loads(capsys.readouterr().out))
     assert 18_000 <= result.carrier_hz <= 22_000
     assert result.audio_seconds <= 10.0
+
+
+class _CompressingSpeaker:
+    """Wraps a simulated device whose speaker compresses above -30 dBFS (2:1)."""
+
+    def __init__(self, inner: SimulatedSource) -> None:
+        self.inner = inner
+
+    @staticmethod
+    def effective(level: float) -> float:
+        return level if level < -30.0 else -30.0 + (level + 30.0) / 2.0
+
+    @property
+    def sample_rate(self) -> int:
+        return self.inner.sample_rate
+
+    @property
+    def channels(self) -> int:
+        return self.inner.channels
+
+    def read(self, frames: int) -> np.ndarray:
+        return self.inner.read(frames)
+
+    def set_emission(self, carrier_hz: float | None, level_dbfs: float) -> None:
+        self.inner.set_emission(carrier_hz, self.effective(level_dbfs))
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_level_confirmed_on_a_compressing_speaker() -> None:
+    """Extrapolating from the maximum level misses on a compressing speaker; the
+    confirmation step corrects the level so the target SNR is met within 1.5 dB."""
+    inner = _device(11, 96_000)
+    result = calibrate(_CompressingSpeaker(inner), max_level_dbfs=MAX_LEVEL, target_snr_db=62.0)
+    achieved = _true_snr(inner, result.carrier_hz, _CompressingSpeaker.effective(result.level_dbfs))
+    assert result.level_dbfs > -30.0  # inside the compressing range
+    assert abs(achieved - 62.0) <= 1.0
+    assert abs(result.snr_db - achieved) <= 1.0
+    assert result.audio_seconds <= 10.0
