@@ -1,8 +1,9 @@
 """Doppler spectrogram features on a radial-velocity axis: the classifier's input contract.
 
-Per hop (FRAME_HOP_S) one frame of N_BINS × N_PLANES values, in dB re the carrier
-power per Hz (dBc/Hz), on a fixed radial-velocity axis v = Δf·c / (2·f0), so the same
-network serves 18 kHz and 45 kHz carriers and any emission level or mic gain.
+Per hop (FRAME_HOP_S; 184 samples = 50.07 ms at the 3675 Hz baseband of 44.1 kHz
+cards) one frame of N_BINS × N_PLANES values, in dB re the carrier power per Hz
+(dBc/Hz), on a fixed radial-velocity axis v = Δf·c / (2·f0), so the same network
+serves 18 kHz and 45 kHz carriers and any emission level or mic gain.
 
 Chain per frame: each mic's baseband is divided by its own complex carrier amplitude
 (the window-weighted mean: normalisation, and the steering reference of the music
@@ -10,7 +11,8 @@ canceller) and 1 is subtracted — a DC notch that removes the direct path and s
 reflections exactly, whatever their level; slow drift falls in the excluded ±V_MIN_MPS
 gap. A Hann window of WINDOW_S gives ≈ 1/WINDOW_S = 5 Hz bins (minor motion at
 0.1 m/s is only 12–26 Hz [physics notes]); the music canceller projects out
-speaker-borne sidebands; mics are averaged; FFT power is integrated onto velocity bins.
+speaker-borne sidebands; mic powers are averaged; each velocity bin holds the mean PSD
+over its Doppler span (exact overlap weights, so narrow bins near zero stay defined).
 
 Velocity axis: 32 bins per sign from V_MIN_MPS (clutter exclusion, 4–12 Hz at
 18–45 kHz) to V_MAX_MPS, sinh-warped: ≈ 0.04 m/s wide near zero (minor motion,
@@ -68,7 +70,7 @@ CARRIER_JUMP_DB = 1.0
 
 
 def velocity_edges() -> FloatArray:
-    """The N_BINS + 1 bin edges in m/s, ascending, with the (-V_MIN, V_MIN) gap at 0."""
+    """Bin edges in m/s, ascending: N_BINS + 2 values, the (-V_MIN, V_MIN) gap not a bin."""
     u = np.linspace(0.0, 1.0, BINS_PER_SIGN + 1)
     positive = V_MIN_MPS + (V_MAX_MPS - V_MIN_MPS) * np.sinh(VELOCITY_WARP * u) / math.sinh(
         VELOCITY_WARP
