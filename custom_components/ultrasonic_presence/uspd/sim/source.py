@@ -3,7 +3,7 @@
 Rendering happens in fixed chunks on an absolute grid (≈0.5 s) and is a pure function of
 (scenario, emission schedule), so any read sizes return the same samples as one long
 read. `set_emission` takes effect at the next sample read (within one internal sample,
-≤ 0.12 ms, smoothed by the ±8 ms band limit); echoes already in flight are not
+≤ 0.16 ms, smoothed by the ±10 ms band limit); echoes already in flight are not
 modelled, which only matters for the first few ms after a carrier change.
 """
 
