@@ -12,6 +12,7 @@ from homeassistant.config_entries import SOURCE_USER, SOURCE_ZEROCONF
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+from homeassistant.loader import async_get_zeroconf
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ultrasonic_presence.const import (
@@ -456,3 +457,9 @@ async def test_calibration_in_progress(hass: HomeAssistant) -> None:
         release.set()
         result = await _to_calibration_result(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_manifest_announces_zeroconf_type(hass: HomeAssistant) -> None:
+    """HA's zeroconf matcher routes _uspd._tcp.local. announcements to this flow."""
+    matchers = await async_get_zeroconf(hass)
+    assert {"domain": DOMAIN} in matchers["_uspd._tcp.local."]
