@@ -115,3 +115,12 @@ def test_blocks_across_the_loop_wrap_with_every_interferer() -> None:
         parts.append(src.read(n))
         done += n
     assert np.array_equal(np.concatenate(parts), whole)
+
+
+def test_duty_cycling_for_a_long_time_keeps_the_schedule_small() -> None:
+    src = SimulatedSource(build_scenario("empty", duration_s=60.0, sample_rate=FS, n_mics=1))
+    for i in range(200):
+        src.read(4800)
+        src.set_emission(None if i % 2 else 20000.0, -10.0)
+    assert len(src.schedule.segments) < 20
+    assert src.read(4800).shape == (4800, 1)

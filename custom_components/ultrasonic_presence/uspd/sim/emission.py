@@ -43,6 +43,11 @@ class EmissionSchedule:
         else:
             self.segments.append(seg)
 
+    def prune(self, before: int) -> None:
+        """Forget segments that ended before sample `before` (hours of duty cycling)."""
+        while len(self.segments) > 1 and self.segments[1].start <= before:
+            self.segments.pop(0)
+
     def between(self, n0: int, n1: int) -> list[tuple[int, int, Segment]]:
         """Segments overlapping output samples [n0, n1) as (start, end, segment)."""
         out = []

@@ -79,6 +79,8 @@ class SimulatedSource:
     def set_emission(self, carrier_hz: float | None, level_dbfs: float) -> None:
         """Change the carrier/level from the next sample read on."""
         self.schedule.set(self._pos, carrier_hz, level_dbfs)
+        # chunks before the current one are never rendered again (window margin: 1 chunk)
+        self.schedule.prune((self._pos // self._chunk - 1) * self._chunk)
         if self._cached is not None and (self._cached[0] + 1) * self._chunk > self._pos:
             self._cached = None
 
