@@ -12,6 +12,7 @@ from typing import Any, override
 import probatio
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
@@ -189,6 +190,8 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
         self._calibration: CalibrationResult | None = None
         self._calibration_task: asyncio.Task[CalibrationResult] | None = None
         self._discovered: dict[str, Any] = {}
+        self._released_entry_id: str | None = None
+        self._entry_updated = False
 
     @staticmethod
     @callback
@@ -333,6 +336,8 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
             for other in self._async_current_entries(include_ignore=False):
                 if other.entry_id != entry.entry_id and other.unique_id == unique_id:
                     return {"base": "already_configured"}
+            if spec.kind != SOURCE_SIMULATED:
+                await self._async_release_device(entry)
         else:
             await self.async_set_unique_id(unique_id, raise_on_progress=False)
             self._abort_if_unique_id_configured()
@@ -400,6 +405,7 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_CALIBRATION: self._calibration.to_dict(),
             }
             if self.source == SOURCE_RECONFIGURE:
+                self._entry_updated = True
                 return self.async_update_reload_and_abort(
                     self._get_reconfigure_entry(),
                     unique_id=self._spec.unique_id(),
@@ -413,6 +419,19 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=probatio.Schema({}),
             description_placeholders=_format_calibration(self._calibration),
         )
+
+    async def _async_release_device(self, entry: UltrasonicPresenceConfigEntry) -> None:
+        """Stop the running sensor: it holds the sound card or node we want to probe."""
+        if self._released_entry_id is None and entry.state is ConfigEntryState.LOADED:
+            await self.hass.config_entries.async_unload(entry.entry_id)
+            self._released_entry_id = entry.entry_id
+
+    @callback
+    @override
+    def async_remove(self) -> None:
+        """Start a sensor stopped for probing again when the flow ends without an update."""
+        if self._released_entry_id is not None and not self._entry_updated:
+            self.hass.config_entries.async_schedule_reload(self._released_entry_id)
 
     # -- reauthentication (sensor node key) -------------------------------------------
 

@@ -345,3 +345,32 @@ async def test_long_unavailability_raises_issue(
     runner.push_availability(False, "gone")
     await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(init_integration.entry_id)
+
+
+@pytest.mark.usefixtures("mock_available_kinds", "mock_run_calibration")
+async def test_reconfigure_releases_the_device_while_probing(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    mock_check_hardware: MagicMock,
+    mock_runner: type[FakeRunner],
+) -> None:
+    """A sound card in use cannot be probed: the sensor stops, and restarts if abandoned."""
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"source": "soundcard"}
+    )
+    mock_check_hardware.side_effect = SourceError("busy", "device_not_found")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"input_device": "hw:2,0", "output_device": "hw:2,0", "sample_rate": "96000"},
+    )
+    assert result["errors"] == {"base": "device_not_found"}
+    assert init_integration.state is ConfigEntryState.NOT_LOADED
+    assert not any(t.name == "fake-uspd" for t in threading.enumerate())
+
+    # The user gives up: the sensor runs again as before.
+    mock_check_hardware.side_effect = None
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    await hass.async_block_till_done()
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert mock_runner.instances[-1].spec.kind == "simulated"
