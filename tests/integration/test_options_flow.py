@@ -54,6 +54,6 @@ async def test_options_flow(
         max_level_dbfs=-12.0,
         band="high",
     )
-    assert mock_config_entry.options == expected.to_dict()
+    assert RunnerOptions.from_dict(mock_config_entry.options) == expected
     assert mock_runner.instances[-1].options == expected
     assert len(mock_runner.instances) == 2

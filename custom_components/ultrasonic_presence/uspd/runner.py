@@ -27,6 +27,15 @@ from .detector import DetectorOptions, OccupancyDetector
 from .dsp.calibration import CalibrationResult, calibrate
 from .pipeline import FrameResult, Pipeline
 
+__all__ = [
+    "PresenceRunner",
+    "RunnerOptions",
+    "SensorState",
+    "SourceSpec",
+    "check_hardware",
+    "run_calibration",
+]
+
 _LOGGER = logging.getLogger(__name__)
 
 BLOCK_S = 0.05
@@ -41,24 +50,15 @@ Band = Literal["auto", "high", "low"]
 
 
 @dataclass(frozen=True, kw_only=True)
-class RunnerOptions:
-    """Everything a user can tune (the HA options flow), with defaults."""
+class RunnerOptions(DetectorOptions):
+    """Everything a user can tune (the HA options flow): the detector's knobs plus emission."""
 
-    sensitivity: float = 0.5
-    hold_time_s: float = 60.0
-    minor_window_s: float = 120.0
-    emission_pause_s: float = 0.0
     max_level_dbfs: float = -6.0
     band: Band = "auto"
 
     def detector_options(self) -> DetectorOptions:
         """The detector's share of the options."""
-        return DetectorOptions(
-            sensitivity=self.sensitivity,
-            hold_time_s=self.hold_time_s,
-            minor_window_s=self.minor_window_s,
-            emission_pause_s=self.emission_pause_s,
-        )
+        return DetectorOptions(**{f.name: getattr(self, f.name) for f in fields(DetectorOptions)})
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form for storage."""
