@@ -166,6 +166,15 @@ def calibrate(
     Leaves the emitter off. Raises NoUltrasonicResponseError when no carrier is heard,
     CalibrationError('sample_rate_too_low') when the band cannot fit the card's rate.
     """
+    remote = getattr(source, "remote_calibrate", None)
+    if callable(remote):  # a sensor node: the full-band audio stays there
+        result: CalibrationResult = remote(
+            max_level_dbfs=max_level_dbfs,
+            band=band,
+            target_snr_db=target_snr_db,
+            spl_at_full_scale_db=spl_at_full_scale_db,
+        )
+        return result
     fs = source.sample_rate
     candidates = candidate_carriers(fs, band)
     source.set_emission(None, MIN_LEVEL_DBFS)

@@ -73,5 +73,9 @@ def _refine_by_phase(x: npt.NDArray[np.float64], sample_rate: int, estimate: flo
     phase = np.unwrap(np.angle(phasors))
     weights = np.abs(phasors)
     centre = np.arange(phase.size) * step / sample_rate
-    slope = np.polyfit(centre, phase, 1, w=weights)[0]
+    # Weighted least-squares slope in closed form (polyfit → LAPACK wakes BLAS threads).
+    w = weights**2
+    mc = np.sum(w * centre) / np.sum(w)
+    mp = np.sum(w * phase) / np.sum(w)
+    slope = np.sum(w * (centre - mc) * (phase - mp)) / np.sum(w * (centre - mc) ** 2)
     return float(estimate + slope / (2.0 * math.pi))

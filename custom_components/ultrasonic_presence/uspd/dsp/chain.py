@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import numpy.typing as npt
 
 from .features import FeatureExtractor, FeatureFrames
@@ -12,7 +13,9 @@ class DspChain:
     """FrontEnd + FeatureExtractor (with the music canceller), streaming.
 
     `process(block)` takes float32 audio (frames, channels) from an AudioSource and
-    returns the FeatureFrames completed by it (one per FRAME_HOP_S).
+    returns the FeatureFrames completed by it (one per FRAME_HOP_S). A complex block is
+    baseband already demodulated by this same FrontEnd elsewhere (a sensor node, see
+    uspd.node): it goes straight to the features, so both paths decide identically.
     """
 
     def __init__(
@@ -35,5 +38,10 @@ class DspChain:
         self.frame_hop_s = self.features.frame_hop_s
 
     def process(self, block: npt.ArrayLike) -> FeatureFrames:
-        """Demodulate, decimate and featurise one audio block."""
-        return self.features.process(self.frontend.process(block))
+        """Demodulate, decimate and featurise one audio (or complex baseband) block."""
+        x = np.asarray(block)
+        if np.iscomplexobj(x):
+            if x.ndim != 2 or x.shape[1] != self.features.channels:
+                raise ValueError(f"expected (n, {self.features.channels}) baseband, got {x.shape}")
+            return self.features.process(x.astype(np.complex128, copy=False))
+        return self.features.process(self.frontend.process(x))

@@ -6,8 +6,9 @@ cards) one frame of N_BINS × N_PLANES values, in dB re the carrier power per Hz
 serves 18 kHz and 45 kHz carriers and any emission level or mic gain.
 
 Chain per frame: each mic's baseband is divided by its own complex carrier amplitude
-(the window-weighted mean: normalisation, and the steering reference of the music
-canceller) and 1 is subtracted — a DC notch that removes the direct path and static
+(the window-weighted mean after removing the frame's common phase slope, i.e. a
+carrier frequency offset or drift: normalisation, and the steering reference of the
+music canceller) and 1 is subtracted — a DC notch that removes the direct path and static
 reflections exactly, whatever their level; slow drift falls in the excluded ±V_MIN_MPS
 gap. A Hann window of WINDOW_S gives ≈ 1/WINDOW_S = 5 Hz bins (minor motion at
 0.1 m/s is only 12–26 Hz [physics notes]); the music canceller projects out
@@ -67,6 +68,9 @@ MAX_BAND_DBC = -6.0
 # broadband junk: marked unsettled for this long; the canceller does not learn from them.
 SETTLE_S = 0.3
 CARRIER_JUMP_DB = 1.0
+# Largest carrier frequency offset followed per frame (sound-card clock mismatch of
+# ~50 ppm is 2 Hz at 40 kHz); beyond ±1/(2·half-window spacing) it would be ambiguous.
+MAX_DRIFT_HZ = 4.0
 
 
 def velocity_edges() -> FloatArray:
@@ -179,6 +183,19 @@ class FeatureExtractor:
         window = signal.windows.hann(self.window_len, sym=False)
         self._window = window
         self._carrier_weights = window / window.sum()
+        half = np.arange(self.window_len) < self.window_len // 2
+        self._early_weights = np.where(half, window, 0.0) / np.sum(window[half])
+        self._late_weights = np.where(half, 0.0, window) / np.sum(window[~half])
+        times = (np.arange(self.window_len) - (self.window_len - 1) / 2.0) / self.rate
+        self._window_times = times
+        # Phase difference of the half-window means of a tone at each drift rate: the
+        # monotonic curve inverted per frame to get the rate.
+        self._drift_rate = np.linspace(-1.0, 1.0, 801) * 2.0 * math.pi * MAX_DRIFT_HZ
+        tone = np.exp(1j * self._drift_rate[:, None] * times[None, :])
+        self._drift_phase = -np.angle(
+            np.einsum("rw,w->r", tone, self._early_weights)
+            * np.conj(np.einsum("rw,w->r", tone, self._late_weights))
+        )
         # Window scaled so |FFT|² is a PSD per Hz.
         self._scaled_window = window / math.sqrt(self.rate * np.sum(window**2))
         self.bin_hz = self.rate / N_FFT
@@ -218,12 +235,25 @@ class FeatureExtractor:
         frames = np.ascontiguousarray(
             sliding_window_view(raw[:span], self.window_len, axis=0)[:: self.hop]
         )
-        carrier = frames @ self._carrier_weights
+        # Carrier drift (clock offset between emitter and mic, slow phase wander) as a
+        # common phase slope: the two half-window means give it, up to ±MAX_DRIFT_HZ.
+        # einsum rather than @ throughout: BLAS gemv may go multithreaded (see linalg).
+        early = np.einsum("nmw,w->nm", frames, self._early_weights)
+        pair = early * np.conj(np.einsum("nmw,w->nm", frames, self._late_weights))
+        measured = -np.angle(np.sum(pair, axis=1))
+        # Half-Hann means are not at fixed centroids for larger offsets: exact inverse.
+        rate = np.interp(measured, self._drift_phase, self._drift_rate)
+        # float32 cos/sin are plenty for a unit phasor (error ≈ -180 dBc/Hz), and much
+        # faster than a complex exp.
+        angle = (rate[:, None] * self._window_times).astype(np.float32)
+        turn = np.cos(angle) - 1j * np.sin(angle)
+        carrier = np.einsum("nmw,nw->nm", frames, turn * self._carrier_weights)
         level = np.abs(carrier)
         settled = self._settled(level)
         safe = np.where(level > 0, carrier, 1.0)
-        # x/c - 1: normalise by the carrier and notch the static clutter (frame DC).
-        segments = frames * (self._scaled_window / safe[:, :, None]) - self._scaled_window
+        # x/c - 1: normalise by the (de-drifted) carrier and notch the static clutter.
+        scaled = turn * self._scaled_window
+        segments = frames * (scaled[:, None, :] * (1.0 / safe)[:, :, None]) - self._scaled_window
         spectra = np.fft.fft(segments, n=N_FFT, axis=2)[:, :, self._used]
         band_dbc = 10.0 * np.log10(self.bin_hz * np.sum(np.abs(spectra) ** 2, axis=2) + 1e-30)
         carrier_ok = np.all(

@@ -180,7 +180,8 @@ class FrontEnd:
         base = summed * (rotation * np.exp(-1j * self._phase))
         self._phase = float((self._phase + self._step * n) % (2.0 * math.pi))
         # One-pole carrier tracker, closed form over the block (exact for any chunking).
-        self._carrier = self._track_pole**n * self._carrier + base @ weights
+        # einsum, not @: a BLAS gemv here may go multithreaded (see linalg).
+        self._carrier = self._track_pole**n * self._carrier + np.einsum("cn,n->c", base, weights)
         drop = min(self._skip, n)
         self._skip -= drop
         result: ComplexArray = np.ascontiguousarray(base[:, drop:].T)
