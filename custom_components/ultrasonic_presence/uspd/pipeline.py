@@ -36,6 +36,9 @@ from .dsp.features import (
 )
 from .dsp.frontend import PASSBAND_HZ
 
+BasebandBlock = npt.NDArray[np.complex128]
+"""Complex baseband (n, channels) at the FrontEnd's output rate, as a sensor node sends."""
+
 CARRIER_LOST_S = 5.0
 """Seconds without a received carrier (while emitting) before the source is declared broken."""
 FEATURE_HISTORY_S = 60.0
@@ -140,8 +143,13 @@ class Pipeline:
         status = self.health.update(_frame_slice(frames, i))
         return "; ".join(status.reasons) if status.needs_recalibration else None
 
-    def process(self, block: AudioBlock, *, emission_on: bool = True) -> list[FrameResult]:
-        """Consume one audio block; one FrameResult per completed feature hop."""
+    def process(
+        self, block: AudioBlock | BasebandBlock, *, emission_on: bool = True
+    ) -> list[FrameResult]:
+        """Consume one audio block; one FrameResult per completed feature hop.
+
+        A complex block is baseband from a sensor node (its FrontEnd ran there).
+        """
         frames = self.chain.process(block)
         results = []
         for i in range(frames.features.shape[0]):

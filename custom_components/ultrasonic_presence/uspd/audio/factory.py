@@ -9,10 +9,11 @@ works.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from .source import AudioSource, SourceError
 
@@ -25,7 +26,8 @@ class SourceSpec:
 
     simulated: {"scenario": "demo_room", "seed": int, "sample_rate": 96000, "mics": 4,
                 "duration_s": optional float (scenario default otherwise)}
-    soundcard: {"input_device": str, "output_device": str, "sample_rate": int}
+    soundcard: {"input_device": str, "output_device": str, "sample_rate": int,
+                "channels": optional int (all the input device has, at most 8)}
     node:      {"host": str, "port": int, "key": str}
     """
 
@@ -76,7 +78,45 @@ def _open_simulated(spec: SourceSpec) -> AudioSource:
     return SimulatedSource(scenario)
 
 
+def _open_soundcard(spec: SourceSpec) -> AudioSource:
+    from .soundcard import SoundCardSource
+
+    params = spec.params
+    return SoundCardSource(
+        input_device=params.get("input_device"),
+        output_device=params.get("output_device"),
+        sample_rate=int(params.get("sample_rate", 96_000)),
+        channels=int(params["channels"]) if "channels" in params else None,
+    )
+
+
+def _open_node(spec: SourceSpec) -> AudioSource:
+    from ..node.client import DEFAULT_PORT, NodeClient
+
+    params = spec.params
+    client = NodeClient(
+        str(params.get("host", "")),
+        int(params.get("port", DEFAULT_PORT)),
+        str(params.get("key", "")),
+    )
+    # Its read() returns complex baseband, which Pipeline takes as is (see DspChain).
+    return cast(AudioSource, client)
+
+
+def _importable(module: str) -> bool:
+    """True when an optional dependency (and its native library) loads."""
+    try:
+        importlib.import_module(module)
+    except ImportError, OSError:  # sounddevice raises OSError without PortAudio
+        return False
+    return True
+
+
 _OPENERS: dict[str, Callable[[SourceSpec], AudioSource]] = {"simulated": _open_simulated}
+if _importable("sounddevice"):
+    _OPENERS["soundcard"] = _open_soundcard
+if _importable("noise.connection"):
+    _OPENERS["node"] = _open_node
 
 
 def available_kinds() -> tuple[str, ...]:

@@ -1,0 +1,189 @@
+"""Sensor node link on loopback: same decisions as in-process, bandwidth, calibration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from uspd.audio.factory import SourceSpec, available_kinds, open_source
+from uspd.audio.source import AudioBlock, AudioSource, SourceError
+from uspd.dsp.calibration import CalibrationResult
+from uspd.node.client import NodeClient
+from uspd.node.protocol import generate_key
+from uspd.node.server import NodeServer
+from uspd.runner import PresenceRunner, RunnerOptions, SensorState, run_calibration
+
+SPEC = SourceSpec(
+    "simulated",
+    {"scenario": "walk_in", "seed": 5, "sample_rate": 96000, "mics": 4, "duration_s": 40.0},
+)
+SECONDS = 30.0
+RAW_BYTES_PER_S = 96000 * 4 * 2  # the same stream as 16-bit audio: 768 kB/s
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+
+@pytest.fixture(scope="module")
+def key() -> str:
+    return generate_key()
+
+
+@pytest.fixture
+def node(key: str) -> Iterator[NodeServer]:
+    server = NodeServer(lambda: open_source(SPEC), key, host="127.0.0.1")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def calibration() -> CalibrationResult:
+    return run_calibration(SPEC, RunnerOptions())
+
+
+def node_spec(server: NodeServer, key: str) -> SourceSpec:
+    return SourceSpec("node", {"host": "127.0.0.1", "port": server.port, "key": key})
+
+
+def run(
+    spec: SourceSpec, calibration: CalibrationResult
+) -> tuple[list[SensorState], list[AudioSource]]:
+    opened: list[AudioSource] = []
+
+    def factory(s: SourceSpec) -> AudioSource:
+        opened.append(open_source(s))
+        return opened[-1]
+
+    runner = PresenceRunner(
+        spec,
+        calibration,
+        RunnerOptions(hold_time_s=5.0),
+        lambda state: None,
+        lambda ok, msg: None,
+        realtime=False,
+        source_factory=factory,
+    )
+    try:
+        return runner.run_for(SECONDS), opened
+    finally:
+        runner.stop()
+
+
+def test_node_kind_available() -> None:
+    assert "node" in available_kinds()
+
+
+def test_identical_decisions_through_the_node(
+    node: NodeServer, key: str, calibration: CalibrationResult
+) -> None:
+    """96 kHz, 4 mics: the HA-side pipeline on node baseband decides as in-process."""
+    local, _ = run(SPEC, calibration)
+    remote, opened = run(node_spec(node, key), calibration)
+    assert len(local) == len(remote) > 0.95 * SECONDS / 0.05
+    events_local = [
+        (s.t, s.occupied)
+        for i, s in enumerate(local)
+        if i == 0 or s.occupied != local[i - 1].occupied
+    ]
+    events_remote = [
+        (s.t, s.occupied)
+        for i, s in enumerate(remote)
+        if i == 0 or s.occupied != remote[i - 1].occupied
+    ]
+    assert any(occupied for _, occupied in events_local), "the scenario must produce an event"
+    assert events_remote == events_local
+    for a, b in zip(local, remote, strict=True):
+        assert (a.t, a.occupied, a.motion_class, a.reason) == (
+            b.t,
+            b.occupied,
+            b.motion_class,
+            b.reason,
+        )
+        assert a.motion_level == pytest.approx(b.motion_level, abs=1e-3)
+    client = opened[0]
+    assert isinstance(client, NodeClient)
+    rate = client.bytes_received / SECONDS
+    up = client.bytes_sent / SECONDS
+    print(f"\nnode link: {rate / 1e3:.1f} kB/s node→HA, {up / 1e3:.2f} kB/s HA→node")
+    assert 20_000 < rate < 100_000
+    assert rate < RAW_BYTES_PER_S / 8
+
+
+def test_calibration_runs_on_the_node(
+    node: NodeServer, key: str, calibration: CalibrationResult
+) -> None:
+    """Calibration through the node: the same result as in-process (audio stays there)."""
+    remote = run_calibration(node_spec(node, key), RunnerOptions())
+    assert remote.to_dict() == calibration.to_dict()
+
+
+class AudibleOnly:
+    """Microphones hearing loud sound strictly below 17 kHz (noise + a 1 kHz tone), no carrier."""
+
+    sample_rate = 96000
+    channels = 2
+
+    def __init__(self) -> None:
+        n = self.sample_rate  # one second, played in a loop (exactly periodic)
+        spectrum = np.fft.rfft(np.random.default_rng(7).standard_normal((n, self.channels)), axis=0)
+        spectrum[np.fft.rfftfreq(n, 1 / self.sample_rate) >= 17_000.0] = 0.0  # brick wall
+        noise = np.fft.irfft(spectrum, n, axis=0)
+        tone = np.sin(2 * np.pi * 1000 * np.arange(n) / self.sample_rate)[:, None]
+        self.loop = (0.3 * noise / noise.std() + 0.3 * tone).astype(np.float32)
+        self.power = float(np.mean(self.loop.astype(np.float64) ** 2))
+        self._pos = 0
+
+    def read(self, frames: int) -> AudioBlock:
+        idx = (self._pos + np.arange(frames)) % self.loop.shape[0]
+        self._pos += frames
+        return self.loop[idx]
+
+    def set_emission(self, carrier_hz: float | None, level_dbfs: float) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("carrier", [20_000.0, 40_000.0])
+def test_stream_carries_no_audible_band(key: str, carrier: float) -> None:
+    """Speech-band sound at the mics (< 17 kHz, full level) is ≥ 80 dB down in the stream."""
+    source = AudibleOnly()
+    server = NodeServer(lambda: source, key, host="127.0.0.1")
+    server.start()
+    client = NodeClient("127.0.0.1", server.port, key)
+    try:
+        client.set_emission(carrier, -6.0)
+        assert client.baseband_rate == 4000.0  # ±2 kHz around the carrier, nothing else
+        blocks = [client.read(4800) for _ in range(20)]
+        baseband = np.concatenate(blocks[2:])
+        # |baseband| = peak amplitude of what is within ±1.25 kHz of the carrier.
+        ratio_db = 10 * np.log10(np.mean(np.abs(baseband) ** 2) / 2 / source.power)
+        assert ratio_db < -80.0
+    finally:
+        client.close()
+        server.stop()
+
+
+def test_node_error_becomes_source_error(key: str) -> None:
+    """A node whose sound card cannot open reports the code through the handshake."""
+
+    def broken() -> AudioSource:
+        raise SourceError("no such card", "device_not_found")
+
+    server = NodeServer(broken, key, host="127.0.0.1")
+    server.start()
+    try:
+        with pytest.raises(SourceError) as info:
+            NodeClient("127.0.0.1", server.port, key)
+        assert info.value.code == "device_not_found"
+    finally:
+        server.stop()
+
+
+def test_unreachable_node() -> None:
+    with pytest.raises(SourceError) as info:
+        NodeClient("127.0.0.1", 9, generate_key(), connect_timeout=2.0)
+    assert info.value.code == "device_not_found"
