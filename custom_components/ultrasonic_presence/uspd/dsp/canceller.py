@@ -189,17 +189,17 @@ class DistortionCanceller:
     ) -> tuple[FloatArray, FloatArray, BoolArray]:
         """Project one segment with the current steering (vectorised over frames)."""
         m = self.channels
-        total = np.mean(np.abs(x) ** 2, axis=1)  # per-mic average PSD (frames, bins)
+        total = np.mean(power(x), axis=1)  # per-mic average PSD (frames, bins)
         if not self.enabled:
             return total, np.zeros_like(total), self._mono_music(x[:, 0], learn)
         beam = np.einsum("mk,fmk->fk", self._steering.conj(), x)  # d^H X
-        first = np.abs(beam) ** 2 / m  # per-mic power of the speaker-borne part
+        first = power(beam) / m  # per-mic power of the speaker-borne part
         rest = np.maximum(total - first, 0.0) * (m / (m - 1))
         coherent = np.sum(first, axis=1)
         other = np.sum(rest, axis=1) / m  # what noise alone would put in `first`
         music = coherent > other * 10.0 ** (MUSIC_COHERENCE_DB / 10.0)
         if np.any(self._second_on):
-            second = np.abs(np.einsum("mk,fmk->fk", self._second.conj(), x)) ** 2 / m
+            second = power(np.einsum("mk,fmk->fk", self._second.conj(), x)) / m
             speaker = first + np.where(self._second_on, second, 0.0)
             kept = m - 1.0 - self._second_on
             residual = np.maximum(total - speaker, 0.0) * (m / kept)
@@ -208,11 +208,11 @@ class DistortionCanceller:
         useful = self._quiet(np.sum(residual, axis=1) / (coherent + _TINY), music & learn)
         if np.any(useful):
             # Per bin, learn only from frames where that bin already looks speaker-borne.
-            power = np.abs(beam[useful]) ** 2
-            coherent_bin = power > COHERENCE_GATE * m * total[useful]
+            beam_power = power(beam[useful])
+            coherent_bin = beam_power > COHERENCE_GATE * m * total[useful]
             gated = np.where(coherent_bin, beam[useful].conj(), 0.0)
             self._cross += np.einsum("fmk,fk->mk", x[useful], gated)
-            self._beam_power += np.sum(np.where(coherent_bin, power, 0.0), axis=0)
+            self._beam_power += np.sum(np.where(coherent_bin, beam_power, 0.0), axis=0)
             if m >= SECOND_NULL_MIN_MICS:
                 xg = np.where(coherent_bin[:, None, :], x[useful], 0.0)
                 self._cov += np.einsum("fmk,fnk->kmn", xg, xg.conj())
@@ -297,6 +297,12 @@ class DistortionCanceller:
         trace = np.einsum("kmm->k", self._cov).real
         others = (trace - first - second) / (self.channels - 2)
         self._second_on = second > SECOND_NULL_MARGIN * others + _TINY
+
+
+def power(z: ComplexArray) -> FloatArray:
+    """|z|² without the square root np.abs would take."""
+    result: FloatArray = z.real * z.real + z.imag * z.imag
+    return result
 
 
 def _weighted_line(x: FloatArray, y: FloatArray, w: FloatArray) -> tuple[float, float]:

@@ -36,7 +36,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
-from .canceller import DistortionCanceller
+from .canceller import DistortionCanceller, power
 from .linalg import small_matmul
 from .physics import speed_of_sound
 
@@ -47,7 +47,6 @@ BoolArray = npt.NDArray[np.bool_]
 
 FRAME_HOP_S = 0.05
 WINDOW_S = 0.2
-N_FFT = 1024
 V_MIN_MPS = 0.05
 V_MAX_MPS = 4.0
 BINS_PER_SIGN = 32
@@ -177,8 +176,6 @@ class FeatureExtractor:
         self.channels = channels
         self.hop = round(FRAME_HOP_S * self.rate)
         self.window_len = round(WINDOW_S / FRAME_HOP_S) * self.hop
-        if self.window_len > N_FFT:
-            raise ValueError(f"baseband rate {baseband_rate} Hz too high for N_FFT={N_FFT}")
         self.frame_hop_s = self.hop / self.rate
         window = signal.windows.hann(self.window_len, sym=False)
         self._window = window
@@ -198,8 +195,9 @@ class FeatureExtractor:
         )
         # Window scaled so |FFT|² is a PSD per Hz.
         self._scaled_window = window / math.sqrt(self.rate * np.sum(window**2))
-        self.bin_hz = self.rate / N_FFT
-        freqs: FloatArray = np.fft.fftfreq(N_FFT, 1.0 / self.rate).astype(np.float64)
+        # FFT of exactly one window (no zero padding: the velocity pooling interpolates).
+        self.bin_hz = self.rate / self.window_len
+        freqs: FloatArray = np.fft.fftfreq(self.window_len, 1.0 / self.rate).astype(np.float64)
         pool = pooling_matrix(freqs, self.bin_hz, carrier_hz, speed_of_sound(temperature_c))
         used = np.flatnonzero(np.any(pool > 0, axis=0))
         if np.max(np.abs(freqs[used])) > 0.45 * self.rate:
@@ -254,8 +252,8 @@ class FeatureExtractor:
         # x/c - 1: normalise by the (de-drifted) carrier and notch the static clutter.
         scaled = turn * self._scaled_window
         segments = frames * (scaled[:, None, :] * (1.0 / safe)[:, :, None]) - self._scaled_window
-        spectra = np.fft.fft(segments, n=N_FFT, axis=2)[:, :, self._used]
-        band_dbc = 10.0 * np.log10(self.bin_hz * np.sum(np.abs(spectra) ** 2, axis=2) + 1e-30)
+        spectra = np.fft.fft(segments, axis=2)[:, :, self._used]
+        band_dbc = 10.0 * np.log10(self.bin_hz * np.sum(power(spectra), axis=2) + 1e-30)
         carrier_ok = np.all(
             (level > 10.0 ** (MIN_CARRIER_DBFS / 20.0)) & (band_dbc < MAX_BAND_DBC), axis=1
         )
