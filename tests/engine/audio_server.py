@@ -207,6 +207,9 @@ class Room:
 
     def stop(self) -> None:
         self._stop.set()
+        if self.play.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.play.stdin.close()
         for proc in (self.rec, self.play):
             proc.kill()
             proc.wait(5)

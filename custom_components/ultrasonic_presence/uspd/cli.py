@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from . import __version__
 
 # Modules under uspd.commands, in the order `uspd --help` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("analyze", "bench", "info", "simulate", "calibrate")
+COMMAND_MODULES: tuple[str, ...] = (
+    "analyze",
+    "bench",
+    "info",
+    "simulate",
+    "calibrate",
+    "node",
+    "probe",
+)
 
 
 class UserError(Exception):

@@ -1,0 +1,105 @@
+"""`uspd probe`: list sound devices and measure a card's ultrasonic response.
+
+Plays a sweep of tones (calibration's candidate carriers) one after the other and
+reports, per frequency, the level the microphones receive, the path gain, the noise in
+that carrier's Doppler band (from a quiet capture) and the resulting SNR — the same
+measurements `uspd.dsp.calibration` makes, so what probe shows is what calibration sees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..cli import UserError
+
+
+def register(sub: Any) -> None:
+    """Add the `probe` parser."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "probe", help="list sound devices; measure the ultrasonic response of one"
+    )
+    parser.add_argument("--list", action="store_true", help="only list the devices")
+    parser.add_argument("--input", help="input device (name or index)")
+    parser.add_argument("--output", help="output device (name or index)")
+    parser.add_argument("--rate", type=int, default=96000, help="sample rate (Hz)")
+    parser.add_argument("--mics", type=int, default=None, help="input channels 1..8")
+    parser.add_argument("--level", type=float, default=-20.0, help="tone level, dBFS")
+    parser.add_argument("--band", choices=("auto", "high", "low"), default="auto")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(func=run)
+
+
+def sweep(source: Any, level_dbfs: float, band: str) -> list[dict[str, float]]:
+    """Received level, gain, Doppler-band noise and SNR per candidate carrier."""
+    from ..dsp import calibration as cal
+
+    fs = source.sample_rate
+    source.set_emission(None, cal.MIN_LEVEL_DBFS)
+    quiet = cal._read(source, cal.QUIET_S)
+    freqs, psd = cal._noise_psd(quiet, fs)
+    rows = []
+    for freq in cal.candidate_carriers(fs, band):  # type: ignore[arg-type]
+        received, stability = cal._measure(source, freq, level_dbfs, cal.DWELL_S)
+        noise = cal._band_power_dbfs(freqs, psd, freq)
+        rows.append(
+            {
+                "freq_hz": freq,
+                "received_dbfs": round(received, 1),
+                "gain_db": round(received - level_dbfs, 1),
+                "noise_dbfs": round(noise, 1),
+                "snr_db": round(cal._snr(received, noise), 1),
+                "stability_db": round(stability, 2),
+            }
+        )
+    source.set_emission(None, cal.MIN_LEVEL_DBFS)
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    """List devices, then sweep the chosen pair; exit 1 when nothing is heard."""
+    try:
+        from ..audio.soundcard import SoundCardSource, list_devices
+    except (ImportError, OSError) as err:
+        raise UserError(f"sound card support unavailable: {err} (install libportaudio2)") from err
+    from ..audio.source import SourceError
+    from ..dsp.calibration import MIN_SNR_DB, CalibrationError
+
+    devices = list_devices(refresh=True)
+    if not args.json:
+        print("devices:")
+        for d in devices:
+            print(
+                f"  [{d['index']}] {d['name']} ({d['hostapi']}): {d['max_input_channels']} in, "
+                f"{d['max_output_channels']} out, default {d['default_samplerate']:.0f} Hz"
+            )
+    if args.list:
+        if args.json:
+            print(json.dumps({"devices": devices}, indent=2))
+        return 0
+    try:
+        source = SoundCardSource(args.input, args.output, args.rate, args.mics)
+    except SourceError as err:
+        raise UserError(f"{err} [{err.code}]") from err
+    try:
+        rows = sweep(source, args.level, args.band)
+    except CalibrationError as err:
+        raise UserError(f"{err} [{err.code}]") from err
+    except SourceError as err:
+        raise UserError(f"{err} [{err.code}]") from err
+    finally:
+        source.close()
+    best = max(rows, key=lambda r: r["snr_db"])
+    if args.json:
+        print(json.dumps({"devices": devices, "response": rows, "best": best}, indent=2))
+    else:
+        print(f"response at {args.level:.0f} dBFS ({args.rate} Hz, {source.channels} mics):")
+        print("   kHz  received dBFS  gain dB  noise dBFS  SNR dB")
+        for r in rows:
+            print(
+                f"  {r['freq_hz'] / 1000:5.1f}  {r['received_dbfs']:13.1f}  {r['gain_db']:7.1f}"
+                f"  {r['noise_dbfs']:10.1f}  {r['snr_db']:6.1f}"
+            )
+        print(f"best: {best['freq_hz'] / 1000:.1f} kHz, SNR {best['snr_db']:.0f} dB")
+    return 0 if best["snr_db"] >= MIN_SNR_DB else 1

@@ -1,0 +1,55 @@
+"""Zeroconf announcement of a node (`_uspd._tcp.local.`) for Home Assistant discovery.
+
+The TXT record carries only public facts (name, version, rate, mics, protocol); the key
+never leaves the node except through the user. Home Assistant's zeroconf integration
+matches the service type in manifest.json and starts the config flow, which asks for
+(or confirms) the key.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any
+
+from .protocol import VERSION
+
+_LOGGER = logging.getLogger(__name__)
+
+SERVICE_TYPE = "_uspd._tcp.local."
+
+
+def service_properties(name: str, sample_rate: int, channels: int, version: str) -> dict[str, str]:
+    """TXT properties of a node's service."""
+    return {
+        "name": name,
+        "version": version,
+        "protocol": str(VERSION),
+        "sample_rate": str(sample_rate),
+        "mics": str(channels),
+    }
+
+
+class Announcer:
+    """Registers the service while the node runs (python-zeroconf)."""
+
+    def __init__(self, name: str, port: int, properties: dict[str, str], address: str) -> None:
+        from zeroconf import ServiceInfo, Zeroconf
+
+        self._zc: Any = Zeroconf()
+        host = socket.gethostname().split(".")[0] or "uspd-node"
+        self._info: Any = ServiceInfo(
+            SERVICE_TYPE,
+            f"{name}.{SERVICE_TYPE}",
+            port=port,
+            properties=properties,
+            server=f"{host}.local.",
+            parsed_addresses=[address] if address not in ("", "0.0.0.0") else None,
+        )
+        self._zc.register_service(self._info)
+        _LOGGER.info("announced %s on port %d", self._info.name, port)
+
+    def close(self) -> None:
+        """Withdraw the announcement."""
+        self._zc.unregister_service(self._info)
+        self._zc.close()
