@@ -112,8 +112,10 @@ class FrontEnd:
         self._columns = taps.size // d
         # poly[j, p] = g[p·D + D-1-j]: block sample j contributes through column p.
         poly = shifted.reshape(self._columns, d)[:, ::-1].T
+        # Columns interleaved (re, im) so the products read directly as complex128.
         self._poly = np.ascontiguousarray(
-            np.concatenate([poly.real, poly.imag], axis=1), dtype=np.float64
+            np.stack([poly.real, poly.imag], axis=2).reshape(d, 2 * self._columns),
+            dtype=np.float64,
         )
         self._history = np.zeros((channels, self._columns - 1, 2 * self._columns), np.float64)
         self._skip = self._columns - 1  # outputs still inside the filter's warm-up
@@ -168,14 +170,16 @@ class FrontEnd:
             blocks = data[channel, : n * d].reshape(n, d)
             small_matmul(blocks, self._poly, out=full[channel, p_count - 1 :])
         self._history = full[:, n:].copy()
-        # y[i] = Σ_p full[i + P-1-p, p] (real and imaginary halves): one strided view.
-        p_count = self._columns
-        item = full.itemsize
-        strides = (full.strides[0], 2 * p_count * item, (1 - 2 * p_count) * item)
-        shape = (self.channels, n, p_count)
-        real = as_strided(full[:, p_count - 1 :], shape, strides, writeable=False)
-        imag = as_strided(full[:, p_count - 1 :, p_count:], shape, strides, writeable=False)
-        summed = real.sum(axis=-1) + 1j * imag.sum(axis=-1)
+        # y[i] = Σ_p full[i + P-1-p, p]: one strided (diagonal) view of the complex products.
+        products = full.view(np.complex128)  # (channels, P-1+n, P)
+        item = products.itemsize
+        diagonal = as_strided(
+            products[:, p_count - 1 :],
+            (self.channels, n, p_count),
+            (products.strides[0], p_count * item, (1 - p_count) * item),
+            writeable=False,
+        )
+        summed = diagonal.sum(axis=-1)
         rotation, weights = self._per_length(n)
         base = summed * (rotation * np.exp(-1j * self._phase))
         self._phase = float((self._phase + self._step * n) % (2.0 * math.pi))
