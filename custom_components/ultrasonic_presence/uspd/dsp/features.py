@@ -58,7 +58,7 @@ N_PLANES = 2
 CONTEXT_FRAMES = 24
 FEATURE_SHAPE = (CONTEXT_FRAMES, N_BINS, N_PLANES)
 FEATURE_FLOOR_DB = -160.0
-FEATURE_CEIL_DB = -40.0
+FEATURE_CEIL_DB = -20.0  # music lines at 2 mm excursion reach ≈ -20 dBc/Hz (plane 1)
 # The emitter is off or the path broken when the carrier is below this (dBFS peak) or
 # does not dominate its own Doppler band (band power above MAX_BAND_DBC re carrier).
 MIN_CARRIER_DBFS = -120.0
