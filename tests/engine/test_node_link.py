@@ -31,7 +31,7 @@ def key() -> str:
 
 
 @pytest.fixture
-def node(key: str) -> Iterator[NodeServer]:
+def node(key: str, socket_enabled: None) -> Iterator[NodeServer]:
     server = NodeServer(lambda: open_source(SPEC), key, host="127.0.0.1")
     server.start()
     yield server

@@ -85,6 +85,7 @@ class NodeServer:
         self.stats = NodeStats()
         self._sock = socket.create_server((host, port), reuse_port=False, backlog=8)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.settimeout(0.5)  # accept() wakes up to notice stop()
         self.host, self.port = self._sock.getsockname()[:2]
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -92,6 +93,7 @@ class NodeServer:
         self._session_free = threading.Lock()  # held while a session owns the source
         self._thread: threading.Thread | None = None
         self._last_carrier: float | None = None
+        self._conns: dict[threading.Thread, socket.socket] = {}
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -101,19 +103,24 @@ class NodeServer:
 
     def serve_forever(self) -> None:
         """Accept until `stop`; each connection gets its own thread."""
-        self._sock.settimeout(0.5)
         while not self._stop.is_set():
             try:
                 conn, addr = self._sock.accept()
             except TimeoutError:
                 continue
-            except OSError:
+            except Exception:  # closed by stop(), or out of file descriptors
                 if self._stop.is_set():
                     break
-                raise
-            threading.Thread(
+                _LOGGER.exception("node: accept failed")
+                self._stop.wait(1.0)
+                continue
+            thread = threading.Thread(
                 target=self._handle, args=(conn, addr), name=f"uspd-node-{addr}", daemon=True
-            ).start()
+            )
+            with self._lock:
+                self._conns = {t: c for t, c in self._conns.items() if t.is_alive()}
+                self._conns[thread] = conn
+            thread.start()
 
     def stop(self) -> None:
         """Stop accepting, end the active session (emitter off, source closed)."""
@@ -126,6 +133,13 @@ class NodeServer:
             active.channel.close()
         if self._thread is not None:
             self._thread.join(5.0)
+        with self._lock:
+            conns = dict(self._conns)
+        for conn in conns.values():  # wakes handshakes and sessions blocked in recv
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        for thread in conns:
+            thread.join(5.0)
         # Wait for the session to release the source.
         if self._session_free.acquire(timeout=5.0):
             self._session_free.release()
