@@ -187,8 +187,9 @@ Held-out confusion of the shipped model (rows truth, columns predicted; frames):
 {chr(10).join(conf_rows)}
 
 Training: Adam with cosine decay from 3e-3, {cfg["epochs"]} epochs, batch {cfg["batch"]},
-class-weighted cross-entropy, dropout 0.2, seed {cfg["train_seed"]} with TensorFlow op
-determinism. Total pipeline time here: {report["total_seconds"] / 60:.1f} min
+cross-entropy with fixed class weights {report.get("class_weights")}, dropout 0.2,
+seed {cfg["train_seed"]} with TensorFlow op determinism.
+Total pipeline time here: {report["total_seconds"] / 60:.1f} min
 (corpora {report["corpus_seconds"] / 60:.1f} min, 2 processes).
 
 ## Limitations
