@@ -37,7 +37,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
 from .canceller import DistortionCanceller, power
-from .linalg import small_matmul
 from .physics import speed_of_sound
 
 FloatArray = npt.NDArray[np.float64]
@@ -203,7 +202,12 @@ class FeatureExtractor:
         if np.max(np.abs(freqs[used])) > 0.45 * self.rate:
             raise ValueError("velocity range exceeds the baseband bandwidth")
         self._used = used  # FFT bins inside ±V_MAX: the only ones computed further
-        self._pool_t = np.ascontiguousarray(pool[:, used].T)
+        # The pooling matrix is sparse (a velocity bin spans a few FFT bins): keep its
+        # non-zeros row by row for a gather + np.add.reduceat instead of a dense product.
+        rows, cols = np.nonzero(pool[:, used])
+        self._pool_cols = cols
+        self._pool_weights = pool[:, used][rows, cols]
+        self._pool_starts = np.searchsorted(rows, np.arange(N_BINS))
         self.canceller = DistortionCanceller(
             channels,
             freqs[used],
@@ -259,7 +263,8 @@ class FeatureExtractor:
         )
         out = self.canceller.process(spectra, settled & carrier_ok)
         both = np.concatenate([out.residual_psd, out.removed_psd])  # (2n, bins)
-        pooled = small_matmul(both, self._pool_t).reshape(2, n_frames, N_BINS)
+        gathered = both[:, self._pool_cols] * self._pool_weights
+        pooled = np.add.reduceat(gathered, self._pool_starts, axis=1).reshape(2, n_frames, N_BINS)
         db = 10.0 * np.log10(np.clip(pooled, self._floor, self._ceil)).transpose(1, 2, 0)
         db[~carrier_ok] = FEATURE_FLOOR_DB
         return FeatureFrames(
