@@ -463,3 +463,17 @@ def test_litert_requested_but_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ModelError, match="ai_edge_litert is not importable"):
         load_classifier(_good_model(), prefer="litert")
     assert load_classifier(_good_model(), prefer="auto").runtime == "numpy"
+
+
+def test_auto_falls_back_to_numpy_when_litert_breaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from uspd.model import classifier
+
+    class Broken:
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            raise ModelError("LiteRT cannot load the model: simulated")
+
+    monkeypatch.setattr(classifier, "litert_available", lambda: True)
+    monkeypatch.setattr(classifier, "_LiteRTBackend", Broken)
+    assert load_classifier(_good_model(), prefer="auto").runtime == "numpy"
+    with pytest.raises(ModelError, match="simulated"):
+        load_classifier(_good_model(), prefer="litert")

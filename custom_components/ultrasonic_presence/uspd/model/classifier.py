@@ -13,6 +13,7 @@ A model ending in SOFTMAX is also accepted (its output is dequantised and renorm
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -20,6 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .flatbuffer import Graph, ModelError, read_graph
+
+_LOGGER = logging.getLogger(__name__)
 
 # Output order of the shipped model (the detector's MotionClass follows it).
 CLASS_NAMES: tuple[str, ...] = ("none", "major", "minor", "non_human")
@@ -206,17 +209,20 @@ def load_classifier(
             "LiteRT was requested but ai_edge_litert is not importable "
             "(no wheel for this platform?); use prefer='numpy' or 'auto'"
         )
-    backend: _Backend
     # The numpy executor validates types/ops even when LiteRT runs, so an unsupported
     # model is rejected identically on every platform.
     numpy_backend = _NumpyBackend(graph)
     if use_litert:
         content = source if isinstance(source, bytes) else source.read_bytes()
-        backend = _LiteRTBackend(
-            content, reference_kernels=reference_kernels, num_threads=num_threads
-        )
-        runtime: Runtime = "litert"
-    else:
-        backend = numpy_backend
-        runtime = "numpy"
-    return Classifier(graph, backend, runtime, class_names)
+        try:
+            litert = _LiteRTBackend(
+                content, reference_kernels=reference_kernels, num_threads=num_threads
+            )
+        except ModelError as err:
+            if prefer == "litert":
+                raise
+            # 'auto': a broken LiteRT install must not take the sensor down.
+            _LOGGER.warning("LiteRT failed (%s); using the numpy executor", err)
+        else:
+            return Classifier(graph, litert, "litert", class_names)
+    return Classifier(graph, numpy_backend, "numpy", class_names)
