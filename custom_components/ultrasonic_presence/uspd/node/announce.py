@@ -30,6 +30,22 @@ def service_properties(name: str, sample_rate: int, channels: int, version: str)
     }
 
 
+def local_addresses() -> list[str]:
+    """The machine's IPv4 addresses other than loopback (what a node listening on
+    0.0.0.0 is reachable at); `ifaddr` comes with python-zeroconf."""
+    try:
+        import ifaddr
+    except ImportError:
+        return [socket.gethostbyname(socket.gethostname())]
+    found = [
+        str(ip.ip)
+        for adapter in ifaddr.get_adapters()
+        for ip in adapter.ips
+        if isinstance(ip.ip, str) and not ip.ip.startswith("127.")
+    ]
+    return found or ["127.0.0.1"]
+
+
 class Announcer:
     """Registers the service while the node runs (python-zeroconf)."""
 
@@ -44,7 +60,7 @@ class Announcer:
             port=port,
             properties=properties,
             server=f"{host}.local.",
-            parsed_addresses=[address] if address not in ("", "0.0.0.0") else None,
+            parsed_addresses=[address] if address not in ("", "0.0.0.0") else local_addresses(),
         )
         self._zc.register_service(self._info)
         _LOGGER.info("announced %s on port %d", self._info.name, port)

@@ -36,6 +36,9 @@ CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 5.0
 """No baseband for a READ within this long means the link (or node) is gone."""
 CALIBRATE_TIMEOUT_S = 60.0
+READ_CHUNK_S = 0.25
+"""Longer reads are split so each baseband frame stays far below the frame limit
+(8 mics × 1000 samples × 4 bytes = 32 kB); the node's FrontEnd is chunking-invariant."""
 
 
 class NodeClient:
@@ -124,6 +127,13 @@ class NodeClient:
 
     def read(self, frames: int) -> ComplexArray:
         """Baseband of the next `frames` audio samples the node captures (n, channels)."""
+        chunk = max(1, round(READ_CHUNK_S * self._sample_rate))
+        if frames <= chunk:
+            return self._read(frames)
+        parts = [self._read(min(chunk, frames - done)) for done in range(0, frames, chunk)]
+        return np.concatenate(parts)
+
+    def _read(self, frames: int) -> ComplexArray:
         self._send(p.READ, struct.pack("<I", frames))
         while True:
             ftype, payload = self._recv(self.read_timeout)

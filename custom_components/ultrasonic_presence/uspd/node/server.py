@@ -37,8 +37,9 @@ _LOGGER = logging.getLogger(__name__)
 
 IDLE_TIMEOUT_S = 30.0
 """A session with no request for this long is closed (its client is gone)."""
-MAX_READ_S = 2.0
-"""Largest single READ, seconds of audio."""
+MAX_READ_S = 0.5
+"""Largest single READ, seconds of audio (its baseband must fit one frame: 8 mics ×
+2000 samples × 4 bytes = 64 kB would not, so clients send ≤ 0.25 s)."""
 HEALTH_EVERY_S = 1.0
 """Health frames are interleaved this often (stream time)."""
 _READ = struct.Struct("<I")
