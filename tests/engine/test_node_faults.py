@@ -242,8 +242,10 @@ def test_soak_one_hour_stream_time() -> None:
             client.close()
     finally:
         server.stop()
-    start, end = rss[1], rss[-1]  # after the first session's warm-up
-    print(f"\nsoak: 3600 s stream, {received / 3600 / 1e3:.1f} kB/s, RSS {rss[0]:.1f} → "
-          f"{start:.1f} … {end:.1f} MB")  # fmt: skip
-    assert end - start < 10.0, rss
+    start, end = rss[0], rss[-1]
+    print(f"\nsoak: 3600 s stream, {received / 3600 / 1e3:.1f} kB/s, RSS per session "
+          f"{', '.join(f'{x:.1f}' for x in rss)} MB")  # fmt: skip
+    # Leaking one baseband block per read (16 kB × 7200) would add > 100 MB; malloc
+    # arenas of the per-connection threads may add a step of ~10 MB once.
+    assert end - start < 25.0, rss
     assert server.stats.sessions == 6

@@ -294,9 +294,12 @@ class ResponderHandshake:
         try:
             return bytes(self._noise.read_message(body))
         except Exception as err:
-            with contextlib.suppress(LinkClosed):
-                send_frame(self.sock, AUTH_FAILED, b"", 0, timeout)
             raise AuthError("client key does not match") from err
+
+    def reject(self, timeout: float = HANDSHAKE_TIMEOUT_S) -> None:
+        """Tell the client its key was wrong (cleartext: it has no key to check it by)."""
+        with contextlib.suppress(LinkClosed, ProtocolError):
+            send_frame(self.sock, AUTH_FAILED, b"", 0, timeout)
 
     def reply(self, payload: bytes, timeout: float = HANDSHAKE_TIMEOUT_S) -> SecureChannel:
         """Send the second message (payload encrypted) and return the channel."""

@@ -155,6 +155,7 @@ class NodeServer:
             except p.AuthError:
                 self.stats.auth_failures += 1
                 _LOGGER.warning("node: rejected a client from %s: wrong key", addr)
+                handshake.reject()
                 return
             self._run_session(handshake, addr)
         except (p.ProtocolError, p.LinkClosed) as err:
