@@ -27,6 +27,7 @@ import numpy.typing as npt
 from .. import __version__
 from ..audio.source import ERROR_CODES, SourceError
 from ..dsp.calibration import CalibrationError, CalibrationResult
+from ..dsp.frontend import baseband_rate
 from . import protocol as p
 from .codec import decode_baseband
 
@@ -84,6 +85,11 @@ class NodeClient:
             self._sample_rate = int(info["sample_rate"])
             self._channels = int(info["channels"])
             self.baseband_rate = float(info["baseband_rate"])
+            if self.baseband_rate != baseband_rate(self._sample_rate):
+                raise ValueError(
+                    f"node demodulates to {self.baseband_rate} Hz, this version expects "
+                    f"{baseband_rate(self._sample_rate)} Hz: update uspd on the node"
+                )
             self.node_name = str(info.get("node", ""))
             self.node_version = str(info.get("version", ""))
         except p.AuthError as err:

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from noise.connection import NoiseConnection
-from noise.exceptions import NoiseInvalidMessage
 
 PROTOCOL_NAME = b"Noise_NNpsk0_25519_ChaChaPoly_SHA256"
 PROLOGUE = b"uspd/1"
@@ -271,7 +270,7 @@ def client_handshake(
         raise ProtocolError(f"expected the handshake reply, got frame type {header.type}")
     try:
         payload = bytes(noise.read_message(body))
-    except (NoiseInvalidMessage, Exception) as err:
+    except Exception as err:  # the AEAD tag (or the message format) did not verify
         raise AuthError("the node does not hold the same key") from err
     if not noise.handshake_finished:
         raise ProtocolError("handshake did not complete")

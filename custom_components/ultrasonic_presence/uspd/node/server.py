@@ -84,8 +84,8 @@ class NodeServer:
         self.name = name
         self.idle_timeout = idle_timeout
         self.stats = NodeStats()
-        self._sock = socket.create_server((host, port), reuse_port=False, backlog=8)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # create_server sets SO_REUSEADDR: a restarted node gets its port back at once.
+        self._sock = socket.create_server((host, port), backlog=8)
         self._sock.settimeout(0.5)  # accept() wakes up to notice stop()
         self.host, self.port = self._sock.getsockname()[:2]
         self._stop = threading.Event()
