@@ -197,3 +197,29 @@ def test_server_gone_is_disconnected(tmp_path: Path) -> None:
             assert time.monotonic() - t0 < 15.0
         finally:
             source.close()
+
+
+def test_node_on_a_real_sound_card(room: Room, socket_enabled: None) -> None:
+    """`uspd node`'s server on the PulseAudio card: HA's side sees carrier and Doppler."""
+    from uspd.node.client import NodeClient
+    from uspd.node.protocol import generate_key
+    from uspd.node.server import NodeServer
+
+    key = generate_key()
+    server = NodeServer(lambda: SoundCardSource("pulse", "pulse", 96_000, 4), key, host="127.0.0.1")
+    server.start()
+    client = NodeClient("127.0.0.1", server.port, key)
+    try:
+        pipeline = Pipeline(client.sample_rate, client.channels, CARRIER)
+        client.set_emission(CARRIER, -12.0)
+        levels = []
+        for _ in range(60):
+            levels += [r.carrier_dbfs for r in pipeline.process(client.read(4800))]
+        motion = pipeline.recent_features(1.0)[:, :, PLANE_MOTION].max(axis=0)
+        speed = np.abs(velocity_centers())
+        assert -20.0 < np.median(levels[-20:]) < -3.0
+        assert motion[(speed > 0.3) & (speed < 1.6)].max() > motion[speed > 3.0].max() + 20.0
+        assert client.health["source"]["sample_rate"] == 96_000  # xrun counters reach HA
+    finally:
+        client.close()
+        server.stop()
