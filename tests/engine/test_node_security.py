@@ -6,6 +6,7 @@ import contextlib
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -409,3 +410,24 @@ def test_fuzz_client_over_socket() -> None:
         answer()
     finally:
         garbage.close()
+
+
+def test_connection_flood_is_bounded(node: Node, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Idle connections beyond MAX_CONNECTIONS are refused; the key holder still gets in
+    once they go away."""
+    from uspd.node import server as server_module
+
+    monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 4)
+    idle = [socket.create_connection(("127.0.0.1", node.server.port)) for _ in range(4)]
+    try:
+        extra = socket.create_connection(("127.0.0.1", node.server.port))
+        extra.settimeout(5)
+        assert extra.recv(16) == b""  # closed by the node at once
+        extra.close()
+    finally:
+        for s in idle:
+            s.close()
+    deadline = time.monotonic() + 10
+    while any(t.is_alive() for t in node.server._conns) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the node notices the closed sockets
+    node.healthy()

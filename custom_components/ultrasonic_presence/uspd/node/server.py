@@ -40,6 +40,8 @@ IDLE_TIMEOUT_S = 30.0
 MAX_READ_S = 0.5
 """Largest single READ, seconds of audio (its baseband must fit one frame: 8 mics ×
 2000 samples × 4 bytes = 64 kB would not, so clients send ≤ 0.25 s)."""
+MAX_CONNECTIONS = 16
+"""Connections handled at once (handshakes included); more are closed on accept."""
 HEALTH_EVERY_S = 1.0
 """Health frames are interleaved this often (stream time)."""
 _READ = struct.Struct("<I")
@@ -120,7 +122,13 @@ class NodeServer:
             )
             with self._lock:
                 self._conns = {t: c for t, c in self._conns.items() if t.is_alive()}
-                self._conns[thread] = conn
+                busy = len(self._conns) >= MAX_CONNECTIONS
+                if not busy:
+                    self._conns[thread] = conn
+            if busy:
+                _LOGGER.warning("node: too many connections, refusing %s", addr)
+                conn.close()
+                continue
             thread.start()
 
     def stop(self) -> None:
