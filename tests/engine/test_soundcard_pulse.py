@@ -223,3 +223,16 @@ def test_node_on_a_real_sound_card(room: Room, socket_enabled: None) -> None:
     finally:
         client.close()
         server.stop()
+
+
+@pytest.mark.parametrize(("rate", "mics"), [(44_100, 1), (48_000, 2), (192_000, 8)])
+def test_rates_and_channel_counts(pulse: PulseServer, rate: int, mics: int) -> None:
+    """Every supported card rate and 1-8 microphones open, play and capture."""
+    source = SoundCardSource("pulse", "pulse", rate, mics)
+    try:
+        source.set_emission(20_000.0, -30.0)
+        block = source.read(rate // 10)
+        assert block.shape == (rate // 10, mics)
+        assert block.dtype == np.float32
+    finally:
+        source.close()
