@@ -39,6 +39,11 @@ MAX_QUEUE_S = 2.0
 """Captured audio held for a slow reader before the oldest is dropped (counted as xrun)."""
 STALL_S = 2.0
 """No audio for this long (beyond the request) means the device is gone."""
+STARTUP_S = 6.0
+"""Grace for the first audio after opening (sound servers take ~2 s to start a stream)."""
+LATENCY_S = 0.02
+"""Per-direction buffering: play + record latency stays under calibration's 50 ms settle
+time, with room for Python's callback scheduling."""
 DeviceRef = int | str | None
 
 
@@ -129,7 +134,7 @@ class SoundCardSource:
         sample_rate: int = 96_000,
         channels: int | None = None,
         *,
-        latency: str | float = "high",
+        latency: str | float = LATENCY_S,
     ) -> None:
         """Open and start the stream; SourceError with a code when that is impossible."""
         if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
@@ -162,6 +167,7 @@ class SoundCardSource:
                 ) from err
         self._rate = sample_rate
         self._channels = n
+        self._opened = time.monotonic()
         self._cond = threading.Condition()
         self._queue: collections.deque[npt.NDArray[np.float32]] = collections.deque()
         self._queued = 0
@@ -220,7 +226,8 @@ class SoundCardSource:
 
     def read(self, frames: int) -> AudioBlock:
         """Next `frames` captured samples (frames, channels); blocks until they arrive."""
-        deadline = time.monotonic() + frames / self._rate + STALL_S
+        now = time.monotonic()
+        deadline = max(now + STALL_S, self._opened + STARTUP_S) + frames / self._rate
         with self._cond:
             while self._queued < frames:
                 self._check()

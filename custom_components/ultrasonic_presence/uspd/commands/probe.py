@@ -27,22 +27,38 @@ def register(sub: Any) -> None:
     parser.add_argument("--mics", type=int, default=None, help="input channels 1..8")
     parser.add_argument("--level", type=float, default=-20.0, help="tone level, dBFS")
     parser.add_argument("--band", choices=("auto", "high", "low"), default="auto")
+    parser.add_argument(
+        "--freqs", help="comma-separated tone frequencies in Hz (default: calibration's grid)"
+    )
+    parser.add_argument("--dwell", type=float, default=0.2, help="seconds measured per tone")
+    parser.add_argument(
+        "--settle", type=float, default=0.2, help="seconds skipped per tone (output latency)"
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.set_defaults(func=run)
 
 
-def sweep(source: Any, level_dbfs: float, band: str) -> list[dict[str, float]]:
-    """Received level, gain, Doppler-band noise and SNR per candidate carrier."""
+def sweep(
+    source: Any,
+    level_dbfs: float,
+    freqs: list[float],
+    *,
+    dwell_s: float = 0.2,
+    settle_s: float = 0.2,
+) -> list[dict[str, float]]:
+    """Received level, gain, Doppler-band noise and SNR per tone (calibration's maths)."""
     from ..dsp import calibration as cal
 
     fs = source.sample_rate
     source.set_emission(None, cal.MIN_LEVEL_DBFS)
     quiet = cal._read(source, cal.QUIET_S)
-    freqs, psd = cal._noise_psd(quiet, fs)
+    psd_freqs, psd = cal._noise_psd(quiet, fs)
     rows = []
-    for freq in cal.candidate_carriers(fs, band):  # type: ignore[arg-type]
-        received, stability = cal._measure(source, freq, level_dbfs, cal.DWELL_S)
-        noise = cal._band_power_dbfs(freqs, psd, freq)
+    for freq in freqs:
+        source.set_emission(freq, level_dbfs)
+        block = cal._read(source, settle_s + dwell_s)[round(settle_s * fs) :]
+        received, stability = cal._carrier_level(block, fs, freq)
+        noise = cal._band_power_dbfs(psd_freqs, psd, freq)
         rows.append(
             {
                 "freq_hz": freq,
@@ -64,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     except (ImportError, OSError) as err:
         raise UserError(f"sound card support unavailable: {err} (install libportaudio2)") from err
     from ..audio.source import SourceError
-    from ..dsp.calibration import MIN_SNR_DB, CalibrationError
+    from ..dsp.calibration import MIN_SNR_DB, CalibrationError, candidate_carriers
 
     devices = list_devices(refresh=True)
     if not args.json:
@@ -83,7 +99,13 @@ def run(args: argparse.Namespace) -> int:
     except SourceError as err:
         raise UserError(f"{err} [{err.code}]") from err
     try:
-        rows = sweep(source, args.level, args.band)
+        if args.freqs:
+            freqs = [float(f) for f in args.freqs.split(",") if f.strip()]
+        else:
+            freqs = candidate_carriers(source.sample_rate, args.band)
+        rows = sweep(source, args.level, freqs, dwell_s=args.dwell, settle_s=args.settle)
+    except ValueError as err:
+        raise UserError(f"--freqs: {err}") from err
     except CalibrationError as err:
         raise UserError(f"{err} [{err.code}]") from err
     except SourceError as err:
