@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +12,9 @@ import pytest
 from uspd.audio.factory import SourceSpec, available_kinds, open_source
 from uspd.audio.source import AudioBlock, AudioSource, SourceError
 from uspd.dsp.calibration import CalibrationResult
+from uspd.node import protocol as p
 from uspd.node.client import NodeClient
+from uspd.node.codec import decode_baseband
 from uspd.node.protocol import generate_key
 from uspd.node.server import NodeServer
 from uspd.runner import PresenceRunner, RunnerOptions, SensorState, run_calibration
@@ -232,3 +236,29 @@ def test_long_reads_are_split_and_exact(key: str, socket_enabled: None) -> None:
     finally:
         client.close()
         server.stop()
+
+
+def test_node_remembers_its_carrier(key: str, tmp_path: Path, socket_enabled: None) -> None:
+    """After a restart the node demodulates at the last carrier even before any emission."""
+    state = tmp_path / "node.state.json"
+    first = NodeServer(EightMics, key, host="127.0.0.1", state_file=state)
+    first.start()
+    client = NodeClient("127.0.0.1", first.port, key)
+    client.set_emission(38_500.0, -6.0)
+    client.read(4800)
+    client.close()
+    first.stop()
+    second = NodeServer(EightMics, key, host="127.0.0.1", state_file=state)
+    second.start()
+    try:
+        client = NodeClient("127.0.0.1", second.port, key)
+        client.set_emission(None, -6.0)  # emission switched off from the start
+        client.read(4800)
+        # The carrier the stream was demodulated at travels in every baseband frame.
+        client._send(p.READ, struct.pack("<I", 4800))
+        ftype, body = client._recv(5.0)
+        assert ftype == p.BASEBAND
+        assert decode_baseband(body)[1] == 38_500.0
+        client.close()
+    finally:
+        second.stop()

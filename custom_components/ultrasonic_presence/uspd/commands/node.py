@@ -94,7 +94,14 @@ def run(args: argparse.Namespace) -> int:
         except SourceError as err:
             raise UserError(f"{err} [{err.code}]") from err
 
-    server = NodeServer(factory, key, host=args.host, port=args.port, name=name)
+    server = NodeServer(
+        factory,
+        key,
+        host=args.host,
+        port=args.port,
+        name=name,
+        state_file=key_file.with_name(key_file.stem + ".state.json"),
+    )
     print(f"uspd node {name} listening on {server.host}:{server.port}", flush=True)
     announcer = None
     if not args.no_zeroconf:

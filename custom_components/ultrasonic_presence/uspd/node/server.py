@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 from .. import __version__
@@ -80,7 +81,10 @@ class NodeServer:
         port: int = 0,
         name: str = "uspd-node",
         idle_timeout: float = IDLE_TIMEOUT_S,
+        state_file: Path | None = None,
     ) -> None:
+        """`state_file` keeps the last carrier across node restarts: a client whose
+        emission starts switched off still gets baseband at the calibrated carrier."""
         self._factory = source_factory
         self._psk = p.decode_key(key)
         self.name = name
@@ -95,7 +99,8 @@ class NodeServer:
         self._active: _Session | None = None
         self._session_free = threading.Lock()  # held while a session owns the source
         self._thread: threading.Thread | None = None
-        self._last_carrier: float | None = None
+        self._state_file = state_file
+        self._last_carrier: float | None = self._load_carrier()
         self._conns: dict[threading.Thread, socket.socket] = {}
 
     # ----------------------------------------------------------------- lifecycle
@@ -152,6 +157,27 @@ class NodeServer:
         # Wait for the session to release the source.
         if self._session_free.acquire(timeout=5.0):
             self._session_free.release()
+
+    # ------------------------------------------------------------------ state
+    def _load_carrier(self) -> float | None:
+        if self._state_file is None:
+            return None
+        try:
+            carrier = float(json.loads(self._state_file.read_text())["carrier_hz"])
+        except OSError, ValueError, KeyError, TypeError:
+            return None
+        return carrier if math.isfinite(carrier) else None
+
+    def remember_carrier(self, carrier: float) -> None:
+        """The carrier the next session demodulates at until a client sets one."""
+        if carrier == self._last_carrier:
+            return
+        self._last_carrier = carrier
+        if self._state_file is not None:
+            try:
+                self._state_file.write_text(json.dumps({"carrier_hz": carrier}))
+            except OSError as err:
+                _LOGGER.warning("node: cannot save %s: %s", self._state_file, err)
 
     # ------------------------------------------------------------------ sessions
     def _handle(self, conn: socket.socket, addr: Any) -> None:
@@ -307,7 +333,7 @@ class _Session:
             # A new carrier starts a new demodulator: what a fresh in-process chain does.
             self.carrier = carrier
             self.frontend = None
-        self.server._last_carrier = carrier
+        self.server.remember_carrier(carrier)
         self.source.set_emission(carrier, level)
 
     def _calibrate(self, payload: bytes) -> None:
@@ -336,6 +362,6 @@ class _Session:
         else:
             reply = {"ok": True, "result": result.to_dict()}
             self.carrier = result.carrier_hz
-            self.server._last_carrier = result.carrier_hz
+            self.server.remember_carrier(result.carrier_hz)
         self.frontend = None  # the stream restarts after calibration, as in-process
         self.channel.send(p.CALIBRATION, json.dumps(reply).encode(), timeout=30.0)
