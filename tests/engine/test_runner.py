@@ -130,10 +130,12 @@ def test_source_failure_then_recovery_in_worker_thread(
 
     runner._on_availability = on_availability
     runner.run_for(0.2)
+    assert runner.last_error_code is None
     sources[0].fail_reads = True
     runner.start()
     assert seen.wait(30), availability
     runner.stop()
+    assert runner.last_error_code is None  # cleared once the source is back
     assert availability[:3] == [(True, None), (False, "unplugged"), (True, None)]
     assert sources[0].closed and len(sources) >= 2
     assert runner.statistics()["source_errors"] == 1
@@ -178,6 +180,7 @@ def test_unsupported_carrier_for_source_is_a_source_error(
         runner.run_for(0.1)
     assert err.value.code == "sample_rate_too_low"
     assert availability[-1][0] is False
+    assert runner.last_error_code == "sample_rate_too_low"
 
 
 def test_sensor_state_fields() -> None:

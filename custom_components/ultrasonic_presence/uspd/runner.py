@@ -173,6 +173,8 @@ class PresenceRunner:
         self._stream_t = 0.0
         self._last_auto_recal_t: float | None = None
         self.health_problem: str | None = None
+        self.last_error_code: str | None = None
+        """SourceError code of the current outage (e.g. 'auth_failed' → reauthenticate)."""
 
     # --- control (any thread) -------------------------------------------------
     @property
@@ -370,12 +372,15 @@ class PresenceRunner:
             self._on_calibrated(result)
 
     def _fail(self, err: SourceError) -> None:
+        self.last_error_code = err.code
         with self._lock:
             self._stats.source_errors += 1
         self._close_source()
         self._set_available(False, str(err))
 
     def _set_available(self, available: bool, message: str | None) -> None:
+        if available:
+            self.last_error_code = None
         if available != self._available:
             self._available = available
             self._on_availability(available, message)
