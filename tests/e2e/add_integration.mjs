@@ -26,7 +26,8 @@ const browser = await chromium.launch({
   ],
 });
 const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-page.setDefaultTimeout(60_000);
+// Generous: on a loaded 2-core CI machine the first frontend load takes a while.
+page.setDefaultTimeout(120_000);
 // A test instance on a non-default port is asked (whenever) to confirm its HTTP settings.
 await page.addLocatorHandler(
   page.getByText("Confirm new HTTP server configuration"),
@@ -36,14 +37,15 @@ const shot = async (name) => page.screenshot({ path: `${outDir}/${name}.png` });
 
 try {
   // Log in.
-  await page.goto(`${url}/`);
+  await page.goto(`${url}/`, { waitUntil: "commit" });
   await page.getByLabel("Username").fill(user);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL(/lovelace|home|config|dashboard/);
+  // Logged in once the app shell shows the sidebar (no wait for the full "load").
+  await page.getByText("Settings", { exact: true }).first().waitFor();
 
   // Settings → Devices & services → Add integration.
-  await page.goto(`${url}/config/integrations/dashboard`);
+  await page.goto(`${url}/config/integrations/dashboard`, { waitUntil: "commit" });
   await page.getByRole("button", { name: /add integration/i }).click();
   await page.getByPlaceholder("Search for a brand name").fill("Ultrasonic");
   await page.getByText("Ultrasonic Presence", { exact: true }).first().click();
@@ -63,7 +65,7 @@ try {
   await page.getByRole("button", { name: /finish/i }).click();
 
   // Device page with the occupancy entity.
-  await page.goto(`${url}/config/devices/dashboard`);
+  await page.goto(`${url}/config/devices/dashboard`, { waitUntil: "commit" });
   await page.getByText("Simulated room").first().click();
   await page.getByText("Occupancy").first().waitFor();
   await page.waitForTimeout(3000); // let a few decisions arrive
