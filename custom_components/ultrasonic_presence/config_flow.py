@@ -6,6 +6,7 @@ source choice → source details → hardware check → calibration (progress) �
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, override
 
@@ -23,6 +24,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -36,6 +38,7 @@ from .const import (
     BANDS,
     CONF_BAND,
     CONF_CALIBRATION,
+    CONF_CHANNELS,
     CONF_EMISSION_PAUSE,
     CONF_HOLD_TIME,
     CONF_INPUT_DEVICE,
@@ -51,9 +54,11 @@ from .const import (
     DEFAULT_SAMPLE_RATE,
     DOMAIN,
     ERROR_AUTH_FAILED,
+    ERROR_DEVICE_NOT_FOUND,
     ERROR_DISCONNECTED,
     KNOWN_ERRORS,
     LOGGER,
+    MAX_CHANNELS,
     SAMPLE_RATES,
     SIMULATED_PARAMS,
     SOURCE_KINDS,
@@ -66,6 +71,7 @@ from .coordinator import UltrasonicPresenceConfigEntry
 from .uspd.audio.factory import SourceSpec, available_kinds
 from .uspd.audio.source import SourceError
 from .uspd.dsp.calibration import CalibrationError, CalibrationResult
+from .uspd.node.protocol import decode_key
 from .uspd.runner import RunnerOptions, check_hardware, run_calibration
 
 
@@ -86,18 +92,76 @@ def _source_schema() -> probatio.Schema:
     )
 
 
-SOUNDCARD_SCHEMA = probatio.Schema(
-    {
-        probatio.Required(CONF_INPUT_DEVICE, default=DEFAULT_DEVICE): TextSelector(),
-        probatio.Required(CONF_OUTPUT_DEVICE, default=DEFAULT_DEVICE): TextSelector(),
-        probatio.Required(CONF_SAMPLE_RATE, default=str(DEFAULT_SAMPLE_RATE)): SelectSelector(
-            SelectSelectorConfig(
-                options=[str(rate) for rate in SAMPLE_RATES],
-                mode=SelectSelectorMode.DROPDOWN,
-            )
-        ),
-    }
+SAMPLE_RATE_SELECTOR = SelectSelector(
+    SelectSelectorConfig(
+        options=[str(rate) for rate in SAMPLE_RATES],
+        mode=SelectSelectorMode.DROPDOWN,
+    )
 )
+CHANNELS_SELECTOR = NumberSelector(
+    NumberSelectorConfig(min=1, max=MAX_CHANNELS, step=1, mode=NumberSelectorMode.BOX)
+)
+
+
+def _list_sound_devices() -> list[dict[str, Any]]:
+    """PortAudio's devices, re-scanned (blocking: run it in the executor)."""
+    # Imported here: sounddevice raises OSError at import when PortAudio is missing.
+    from .uspd.audio.soundcard import list_devices
+
+    return list_devices(refresh=True)
+
+
+def _device_options(devices: list[dict[str, Any]], direction: str) -> list[SelectOptionDict]:
+    """Devices that can record (or play) as select options.
+
+    The value is the device name, which survives re-plugging and reboots better than
+    PortAudio's index; a name that appears twice (one card under two host APIs) is
+    offered by index, since a name must match exactly one device.
+    """
+    channels_key = f"max_{direction}_channels"
+    usable = [dev for dev in devices if dev[channels_key] > 0]
+    names = Counter(str(dev["name"]) for dev in usable)
+    return [
+        SelectOptionDict(
+            value=str(dev["name"]) if names[str(dev["name"])] == 1 else str(dev["index"]),
+            label=(
+                f"{dev['name']} ({dev['hostapi']}, {dev[channels_key]} ch, "
+                f"{dev['default_samplerate'] / 1000:g} kHz)"
+            ),
+        )
+        for dev in usable
+    ]
+
+
+def _device_selector(options: list[SelectOptionDict]) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(options=options, custom_value=True, mode=SelectSelectorMode.DROPDOWN)
+    )
+
+
+def _default_device(options: list[SelectOptionDict]) -> str | None:
+    """The system's `default` device when PortAudio lists one, else the first device."""
+    values = [option["value"] for option in options]
+    if DEFAULT_DEVICE in values:
+        return DEFAULT_DEVICE
+    return values[0] if values else None
+
+
+def _soundcard_schema(devices: list[dict[str, Any]]) -> probatio.Schema:
+    fields: dict[Any, Any] = {}
+    for key, direction in ((CONF_INPUT_DEVICE, "input"), (CONF_OUTPUT_DEVICE, "output")):
+        options = _device_options(devices, direction)
+        default = _default_device(options)
+        marker = (
+            probatio.Required(key) if default is None else probatio.Required(key, default=default)
+        )
+        fields[marker] = _device_selector(options)
+    fields[probatio.Required(CONF_SAMPLE_RATE, default=str(DEFAULT_SAMPLE_RATE))] = (
+        SAMPLE_RATE_SELECTOR
+    )
+    fields[probatio.Optional(CONF_CHANNELS)] = CHANNELS_SELECTOR
+    return probatio.Schema(fields)
+
 
 PORT_SELECTOR = NumberSelector(
     NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
@@ -155,16 +219,30 @@ OPTIONS_SCHEMA = probatio.Schema(
 )
 
 
-def _error_key(err: SourceError | CalibrationError, fallback: str = "cannot_connect") -> str:
+def _error_key(
+    err: SourceError | CalibrationError, kind: str, fallback: str = "cannot_connect"
+) -> str:
     """Translate an engine error code into a form error key."""
     code = getattr(err, "code", None)
     if code == ERROR_AUTH_FAILED:
         return "invalid_auth"
     if code == ERROR_DISCONNECTED:
         return "cannot_connect"
+    if code == ERROR_DEVICE_NOT_FOUND and kind == SOURCE_NODE:
+        # The node is unreachable (or its own sound card is missing).
+        return "cannot_connect"
     if code not in KNOWN_ERRORS:
         return fallback
     return str(code)
+
+
+def _key_errors(key: str) -> dict[str, str]:
+    """Form errors for a node key that cannot be a key at all (no need to connect)."""
+    try:
+        decode_key(key)
+    except ValueError:
+        return {CONF_KEY: "invalid_key"}
+    return {}
 
 
 def _format_calibration(calibration: CalibrationResult) -> dict[str, str]:
@@ -240,21 +318,30 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
         """Pick the sound card's input and output device and the sample rate."""
         errors = self._pop_errors()
         if user_input is not None:
-            params = {
-                CONF_INPUT_DEVICE: user_input[CONF_INPUT_DEVICE],
-                CONF_OUTPUT_DEVICE: user_input[CONF_OUTPUT_DEVICE],
+            params: dict[str, Any] = {
+                CONF_INPUT_DEVICE: str(user_input[CONF_INPUT_DEVICE]).strip(),
+                CONF_OUTPUT_DEVICE: str(user_input[CONF_OUTPUT_DEVICE]).strip(),
                 CONF_SAMPLE_RATE: int(user_input[CONF_SAMPLE_RATE]),
             }
+            if user_input.get(CONF_CHANNELS) is not None:
+                params[CONF_CHANNELS] = int(user_input[CONF_CHANNELS])
             spec = SourceSpec(kind=SOURCE_SOUNDCARD, params=params)
             title = f"Sound card {params[CONF_INPUT_DEVICE]}"
             if not (errors := await self._async_try_source(spec, "soundcard", title)):
                 return await self.async_step_calibrate()
+        try:
+            devices = await self.hass.async_add_executor_job(_list_sound_devices)
+        except (SourceError, OSError, ImportError) as err:
+            LOGGER.debug("Cannot list sound devices: %s", err)
+            devices = []
+        if not devices and not errors:
+            errors = {"base": "no_devices"}
         suggested = self._suggested(SOURCE_SOUNDCARD)
         if CONF_SAMPLE_RATE in suggested:
             suggested[CONF_SAMPLE_RATE] = str(suggested[CONF_SAMPLE_RATE])
         return self.async_show_form(
             step_id="soundcard",
-            data_schema=self.add_suggested_values_to_schema(SOUNDCARD_SCHEMA, suggested),
+            data_schema=self.add_suggested_values_to_schema(_soundcard_schema(devices), suggested),
             errors=errors,
         )
 
@@ -262,16 +349,19 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
         """Connect to a sensor node by host, port and key."""
         errors = self._pop_errors()
         if user_input is not None:
+            key = user_input[CONF_KEY].strip()
             spec = SourceSpec(
                 kind=SOURCE_NODE,
                 params={
                     CONF_HOST: user_input[CONF_HOST].strip(),
                     CONF_PORT: int(user_input[CONF_PORT]),
-                    CONF_KEY: user_input[CONF_KEY],
+                    CONF_KEY: key,
                 },
             )
             title = f"Sensor node {spec.params[CONF_HOST]}"
-            if not (errors := await self._async_try_source(spec, "node", title)):
+            if not (errors := _key_errors(key)) and not (
+                errors := await self._async_try_source(spec, "node", title)
+            ):
                 return await self.async_step_calibrate()
         suggested = self._suggested(SOURCE_NODE)
         suggested.pop(CONF_KEY, None)
@@ -286,7 +376,11 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
         """A sensor node announced itself."""
         if SOURCE_NODE not in available_kinds():
             return self.async_abort(reason="not_supported")
-        name = discovery_info.name.removesuffix(f".{ZEROCONF_TYPE}")
+        # The TXT record's name is the one the node was started with (`uspd node
+        # --name`); the service instance name may carry a " (2)" from a conflict.
+        name = str(discovery_info.properties.get("name") or "") or (
+            discovery_info.name.removesuffix(f".{ZEROCONF_TYPE}")
+        )
         host = discovery_info.host
         port = discovery_info.port or DEFAULT_NODE_PORT
         probe = SourceSpec(
@@ -305,16 +399,15 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
         errors = self._pop_errors()
         info = self._discovered
         if user_input is not None:
+            key = user_input[CONF_KEY].strip()
             spec = SourceSpec(
                 kind=SOURCE_NODE,
-                params={
-                    CONF_HOST: info[CONF_HOST],
-                    CONF_PORT: info[CONF_PORT],
-                    CONF_KEY: user_input[CONF_KEY],
-                },
+                params={CONF_HOST: info[CONF_HOST], CONF_PORT: info[CONF_PORT], CONF_KEY: key},
             )
             title = f"Sensor node {info['name']}"
-            if not (errors := await self._async_try_source(spec, "zeroconf_confirm", title)):
+            if not (errors := _key_errors(key)) and not (
+                errors := await self._async_try_source(spec, "zeroconf_confirm", title)
+            ):
                 return await self.async_step_calibrate()
         return self.async_show_form(
             step_id="zeroconf_confirm",
@@ -345,7 +438,7 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
             await self.hass.async_add_executor_job(check_hardware, spec)
         except SourceError as err:
             LOGGER.debug("Hardware check of %s failed: %s", spec.kind, err)
-            return {"base": _error_key(err)}
+            return {"base": _error_key(err, spec.kind)}
         except Exception:
             LOGGER.exception("Unexpected error checking %s", spec.kind)
             return {"base": "unknown"}
@@ -380,7 +473,7 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
             self._calibration = task.result()
         except (SourceError, CalibrationError) as err:
             LOGGER.debug("Calibration failed: %s", err)
-            self._errors = {"base": _error_key(err, "calibration_failed")}
+            self._errors = {"base": _error_key(err, self._spec.kind, "calibration_failed")}
             return self.async_show_progress_done(next_step_id=self._form_step)
         except Exception:
             LOGGER.exception("Unexpected error during calibration")
@@ -447,20 +540,20 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
         current = SourceSpec.from_dict(entry.data[CONF_SOURCE])
         errors: dict[str, str] = {}
         if user_input is not None:
-            spec = SourceSpec(
-                kind=current.kind, params={**current.params, CONF_KEY: user_input[CONF_KEY]}
-            )
-            try:
-                await self.hass.async_add_executor_job(check_hardware, spec)
-            except SourceError as err:
-                errors["base"] = _error_key(err)
-            except Exception:
-                LOGGER.exception("Unexpected error checking the node")
-                errors["base"] = "unknown"
-            else:
-                return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_SOURCE: spec.to_dict()}
-                )
+            key = user_input[CONF_KEY].strip()
+            spec = SourceSpec(kind=current.kind, params={**current.params, CONF_KEY: key})
+            if not (errors := _key_errors(key)):
+                try:
+                    await self.hass.async_add_executor_job(check_hardware, spec)
+                except SourceError as err:
+                    errors["base"] = _error_key(err, spec.kind)
+                except Exception:
+                    LOGGER.exception("Unexpected error checking the node")
+                    errors["base"] = "unknown"
+                else:
+                    return self.async_update_reload_and_abort(
+                        entry, data_updates={CONF_SOURCE: spec.to_dict()}
+                    )
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=KEY_SCHEMA,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Final
 
+from .uspd.dsp.frontend import MAX_CHANNELS as ENGINE_MAX_CHANNELS
+from .uspd.node.client import DEFAULT_PORT
+
 DOMAIN: Final = "ultrasonic_presence"
 LOGGER = logging.getLogger(__package__)
 
@@ -22,6 +25,7 @@ CONF_INPUT_DEVICE: Final = "input_device"
 CONF_OUTPUT_DEVICE: Final = "output_device"
 CONF_SAMPLE_RATE: Final = "sample_rate"
 CONF_KEY: Final = "key"
+CONF_CHANNELS: Final = "channels"
 
 SIMULATED_PARAMS: Final = {
     "scenario": "demo_room",
@@ -31,8 +35,9 @@ SIMULATED_PARAMS: Final = {
 }
 DEFAULT_DEVICE: Final = "default"
 DEFAULT_SAMPLE_RATE: Final = 96000
-SAMPLE_RATES: Final = (48000, 96000, 192000)
-DEFAULT_NODE_PORT: Final = 7355
+SAMPLE_RATES: Final = (44100, 48000, 96000, 192000)
+MAX_CHANNELS: Final = ENGINE_MAX_CHANNELS
+DEFAULT_NODE_PORT: Final = DEFAULT_PORT
 
 # Options: the RunnerOptions field names.
 CONF_SENSITIVITY: Final = "sensitivity"

@@ -72,6 +72,8 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         self.device_id: str = entry.entry_id
         self.runner: PresenceRunner | None = None
         self.unavailable_reason: str | None = None
+        self.unavailable_code: str | None = None
+        self._reauth_started = False
         self._stopped = False
         self._pending: SensorState | None = None
         self._last_write = 0.0
@@ -141,8 +143,13 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         self._call_soon(self.async_handle_state, state)
 
     def _on_availability(self, available: bool, message: str | None) -> None:
-        """Runner callback (worker thread): hop onto the event loop."""
-        self._call_soon(self.async_handle_availability, available, message)
+        """Runner callback (worker thread): hop onto the event loop.
+
+        The outage's error code is read here, on the worker thread that just set it,
+        not later on the loop when the runner may have moved on.
+        """
+        code = self.runner.last_error_code if self.runner is not None else None
+        self._call_soon(self.async_handle_availability, available, message, code)
 
     def _on_calibrated(self, calibration: CalibrationResult) -> None:
         """Runner callback (worker thread): a recalibration finished."""
@@ -201,8 +208,15 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         self._async_check_runner()
 
     @callback
-    def async_handle_availability(self, available: bool, message: str | None) -> None:
-        """The source failed (or came back): entities follow, logged once each way."""
+    def async_handle_availability(
+        self, available: bool, message: str | None, code: str | None = None
+    ) -> None:
+        """The source failed (or came back): entities follow, logged once each way.
+
+        A node that refuses the key (it was given a new one) starts the
+        reauthentication flow, once per outage; the runner keeps retrying meanwhile,
+        and a successful reauthentication reloads the entry with the new key.
+        """
         if self._stopped:
             return
         if available:
@@ -211,6 +225,11 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
                 self.last_update_success = True
                 self.async_update_listeners()
             return
+        self.unavailable_code = code
+        if code == ERROR_AUTH_FAILED and not self._reauth_started:
+            self._reauth_started = True
+            LOGGER.warning("%s refused the key: asking for the new one", self.config_entry.title)
+            self.config_entry.async_start_reauth(self.hass)
         reason = message or "unknown error"
         if self.unavailable_reason is None:
             LOGGER.warning("%s is unavailable: %s", self.config_entry.title, reason)
@@ -226,6 +245,8 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
     def _log_back(self) -> None:
         LOGGER.info("%s is available again", self.config_entry.title)
         self.unavailable_reason = None
+        self.unavailable_code = None
+        self._reauth_started = False
         self._cancel_unavailable_issue()
 
     @callback

@@ -32,6 +32,7 @@ async def async_get_config_entry_diagnostics(
         "health_problem": runner.health_problem,
         "available": coordinator.last_update_success,
         "unavailable_reason": coordinator.unavailable_reason,
+        "unavailable_code": coordinator.unavailable_code,
         "state": asdict(coordinator.data) if coordinator.data is not None else None,
         "statistics": statistics,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import queue
 import threading
 from collections.abc import Callable, Generator
@@ -29,9 +30,62 @@ from custom_components.ultrasonic_presence.uspd.runner import RunnerOptions, Sen
 INTEGRATION = "custom_components.ultrasonic_presence"
 
 SIM_SPEC = SourceSpec(kind="simulated", params=dict(SIMULATED_PARAMS))
-NODE_SPEC = SourceSpec(
-    kind="node", params={"host": "192.168.1.50", "port": 7355, "key": "old-secret"}
-)
+# Well-formed node keys (base64 of 32 bytes), as `uspd node` prints them.
+NODE_KEY = base64.b64encode(bytes(range(32))).decode()
+NEW_NODE_KEY = base64.b64encode(bytes(range(32, 64))).decode()
+NODE_SPEC = SourceSpec(kind="node", params={"host": "192.168.1.50", "port": 7355, "key": NODE_KEY})
+# What uspd.audio.soundcard.list_devices reports on a typical Linux machine: one
+# USB card (under ALSA only), the sound server's devices, and a card listed twice.
+SOUND_DEVICES: list[dict[str, Any]] = [
+    {
+        "index": 0,
+        "name": "USB Audio: - (hw:1,0)",
+        "hostapi": "ALSA",
+        "max_input_channels": 4,
+        "max_output_channels": 2,
+        "default_samplerate": 96000.0,
+    },
+    {
+        "index": 1,
+        "name": "HDMI 0",
+        "hostapi": "ALSA",
+        "max_input_channels": 0,
+        "max_output_channels": 8,
+        "default_samplerate": 48000.0,
+    },
+    {
+        "index": 2,
+        "name": "pulse",
+        "hostapi": "ALSA",
+        "max_input_channels": 32,
+        "max_output_channels": 32,
+        "default_samplerate": 44100.0,
+    },
+    {
+        "index": 3,
+        "name": "default",
+        "hostapi": "ALSA",
+        "max_input_channels": 32,
+        "max_output_channels": 32,
+        "default_samplerate": 44100.0,
+    },
+    {
+        "index": 4,
+        "name": "Line In",
+        "hostapi": "ALSA",
+        "max_input_channels": 2,
+        "max_output_channels": 0,
+        "default_samplerate": 48000.0,
+    },
+    {
+        "index": 5,
+        "name": "Line In",
+        "hostapi": "JACK Audio Connection Kit",
+        "max_input_channels": 2,
+        "max_output_channels": 0,
+        "default_samplerate": 48000.0,
+    },
+]
 CALIBRATION_DATA: dict[str, Any] = {
     "carrier_hz": 31250.0,
     "level_dbfs": -18.0,
@@ -106,6 +160,7 @@ class FakeRunner:
         self.realtime = realtime
         self.runtime = "numpy"
         self.health_problem: str | None = None
+        self.last_error_code: str | None = None
         self.emission_enabled = True
         self.recalibrations = 0
         self.captured: list[float] = []
@@ -141,9 +196,16 @@ class FakeRunner:
         """Deliver a state from the worker thread."""
         self._from_thread(lambda: self.on_state(state))
 
-    def push_availability(self, available: bool, message: str | None = None) -> None:
-        """Deliver an availability change from the worker thread."""
-        self._from_thread(lambda: self.on_availability(available, message))
+    def push_availability(
+        self, available: bool, message: str | None = None, code: str | None = None
+    ) -> None:
+        """Deliver an availability change (with the outage's error code) like the runner."""
+
+        def job() -> None:
+            self.last_error_code = None if available else code
+            self.on_availability(available, message)
+
+        self._from_thread(job)
 
     def push_calibration(self, calibration: CalibrationResult) -> None:
         """Finish a recalibration on the worker thread."""
@@ -225,6 +287,15 @@ def mock_available_kinds() -> Generator[MagicMock]:
     with patch(
         f"{INTEGRATION}.config_flow.available_kinds",
         return_value=("simulated", "soundcard", "node"),
+    ) as mock:
+        yield mock
+
+
+@pytest.fixture
+def mock_list_devices() -> Generator[MagicMock]:
+    """The sound card list (PortAudio) as SOUND_DEVICES."""
+    with patch(
+        f"{INTEGRATION}.uspd.audio.soundcard.list_devices", return_value=SOUND_DEVICES
     ) as mock:
         yield mock
 

@@ -26,10 +26,14 @@ from custom_components.ultrasonic_presence.uspd.audio.source import SourceError
 from custom_components.ultrasonic_presence.uspd.dsp.calibration import CalibrationError
 from custom_components.ultrasonic_presence.uspd.runner import RunnerOptions
 
-from .conftest import CALIBRATION, NODE_SPEC, SIM_SPEC
+from .conftest import CALIBRATION, NEW_NODE_KEY, NODE_KEY, NODE_SPEC, SIM_SPEC
 
 pytestmark = pytest.mark.usefixtures(
-    "mock_setup_entry", "mock_available_kinds", "mock_check_hardware", "mock_run_calibration"
+    "mock_setup_entry",
+    "mock_available_kinds",
+    "mock_check_hardware",
+    "mock_run_calibration",
+    "mock_list_devices",
 )
 
 SOUNDCARD_INPUT = {"input_device": "hw:1,0", "output_device": "hw:1,0", "sample_rate": "192000"}
@@ -37,18 +41,24 @@ SOUNDCARD_SPEC = SourceSpec(
     kind="soundcard",
     params={"input_device": "hw:1,0", "output_device": "hw:1,0", "sample_rate": 192000},
 )
-NODE_INPUT = {"host": " 192.168.1.60 ", "port": 7355, "key": "secret"}
+NODE_INPUT = {"host": " 192.168.1.60 ", "port": 7355, "key": f" {NODE_KEY}\n"}
 NODE_NEW_SPEC = SourceSpec(
-    kind="node", params={"host": "192.168.1.60", "port": 7355, "key": "secret"}
+    kind="node", params={"host": "192.168.1.60", "port": 7355, "key": NODE_KEY}
 )
 ZEROCONF_INFO = ZeroconfServiceInfo(
     ip_address=ip_address("192.168.1.70"),
     ip_addresses=[ip_address("192.168.1.70")],
     hostname="kitchen.local.",
-    name="kitchen._uspd._tcp.local.",
+    name="kitchen (2)._uspd._tcp.local.",
     port=7355,
     type="_uspd._tcp.local.",
-    properties={},
+    properties={
+        "name": "Kitchen",
+        "version": "0.1.0",
+        "protocol": "1",
+        "sample_rate": "96000",
+        "mics": "4",
+    },
 )
 
 
@@ -265,24 +275,49 @@ async def test_zeroconf(hass: HomeAssistant, mock_check_hardware: MagicMock) -> 
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "zeroconf_confirm"
-    assert result["description_placeholders"] == {"name": "kitchen", "host": "192.168.1.70:7355"}
+    assert result["description_placeholders"] == {"name": "Kitchen", "host": "192.168.1.70:7355"}
     flow = hass.config_entries.flow.async_get(result["flow_id"])
-    assert flow["context"]["title_placeholders"] == {"name": "kitchen"}
+    assert flow["context"]["title_placeholders"] == {"name": "Kitchen"}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": "secret"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"key": "invalid_key"}
+    mock_check_hardware.assert_not_called()
 
     mock_check_hardware.side_effect = SourceError("bad key", "auth_failed")
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": "wrong"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"key": NEW_NODE_KEY}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "invalid_auth"}
 
     mock_check_hardware.side_effect = None
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": "secret"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": NODE_KEY})
     result = await _to_calibration_result(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "Sensor node kitchen"
+    assert result["title"] == "Sensor node Kitchen"
     assert result["data"][CONF_SOURCE] == {
         "kind": "node",
-        "params": {"host": "192.168.1.70", "port": 7355, "key": "secret"},
+        "params": {"host": "192.168.1.70", "port": 7355, "key": NODE_KEY},
     }
+
+
+async def test_zeroconf_without_txt_name(hass: HomeAssistant) -> None:
+    """A node announcing no name is called by its service instance name."""
+    info = ZeroconfServiceInfo(
+        ip_address=ip_address("192.168.1.71"),
+        ip_addresses=[ip_address("192.168.1.71")],
+        hostname="hall.local.",
+        name="hall._uspd._tcp.local.",
+        port=None,
+        type="_uspd._tcp.local.",
+        properties={},
+    )
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=info
+    )
+    assert result["step_id"] == "zeroconf_confirm"
+    assert result["description_placeholders"] == {"name": "hall", "host": "192.168.1.71:47621"}
 
 
 async def test_zeroconf_already_configured(hass: HomeAssistant) -> None:
@@ -392,7 +427,7 @@ async def test_reconfigure_to_other_entrys_device(
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"source": "node"})
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"host": "192.168.1.50", "port": 7355, "key": "old-secret"}
+        result["flow_id"], {"host": "192.168.1.50", "port": 7355, "key": NODE_KEY}
     )
     result = await _to_calibration_result(hass, result)
     assert result["reason"] == "reconfigure_successful"
@@ -402,17 +437,19 @@ async def test_reconfigure_to_other_entrys_device(
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        (SourceError("bad key", "auth_failed"), "invalid_auth"),
-        (SourceError("unreachable", "device_not_found"), "device_not_found"),
-        (RuntimeError("boom"), "unknown"),
+        (SourceError("bad key", "auth_failed"), {"base": "invalid_auth"}),
+        (SourceError("unreachable", "device_not_found"), {"base": "cannot_connect"}),
+        (SourceError("link lost", "disconnected"), {"base": "cannot_connect"}),
+        (RuntimeError("boom"), {"base": "unknown"}),
+        (None, {"key": "invalid_key"}),
     ],
 )
 async def test_reauth(
     hass: HomeAssistant,
     node_config_entry: MockConfigEntry,
     mock_check_hardware: MagicMock,
-    error: Exception,
-    expected: str,
+    error: Exception | None,
+    expected: dict[str, str],
 ) -> None:
     """A new node key is checked, stored, and the entry reloaded."""
     node_config_entry.add_to_hass(hass)
@@ -422,18 +459,21 @@ async def test_reauth(
     assert result["description_placeholders"] == {"name": "Sensor node 192.168.1.50"}
 
     mock_check_hardware.side_effect = error
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": "nope"})
+    wrong = "not a key" if error is None else NODE_KEY
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": wrong})
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": expected}
+    assert result["errors"] == expected
 
     mock_check_hardware.side_effect = None
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": "new"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"key": NEW_NODE_KEY}
+    )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert node_config_entry.data[CONF_SOURCE]["params"] == {
         "host": "192.168.1.50",
         "port": 7355,
-        "key": "new",
+        "key": NEW_NODE_KEY,
     }
     assert node_config_entry.data[CONF_CALIBRATION] == CALIBRATION.to_dict()
 
@@ -463,3 +503,190 @@ async def test_manifest_announces_zeroconf_type(hass: HomeAssistant) -> None:
     """HA's zeroconf matcher routes _uspd._tcp.local. announcements to this flow."""
     matchers = await async_get_zeroconf(hass)
     assert {"domain": DOMAIN} in matchers["_uspd._tcp.local."]
+
+
+def _options(result: dict[str, Any], field: str) -> list[Any]:
+    return result["data_schema"].schema[field].config["options"]
+
+
+def _defaults(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        str(key): key.default()
+        for key in result["data_schema"].schema
+        if callable(getattr(key, "default", None))
+    }
+
+
+async def test_soundcard_offers_devices(
+    hass: HomeAssistant, mock_list_devices: MagicMock, mock_check_hardware: MagicMock
+) -> None:
+    """Recording and playback devices are offered separately, by name (index if ambiguous)."""
+    result = await _start(hass, "soundcard")
+    assert result["errors"] == {}
+    mock_list_devices.assert_called_with(refresh=True)
+    inputs = _options(result, "input_device")
+    assert [option["value"] for option in inputs] == [
+        "USB Audio: - (hw:1,0)",
+        "pulse",
+        "default",
+        "4",
+        "5",
+    ]
+    assert inputs[0]["label"] == "USB Audio: - (hw:1,0) (ALSA, 4 ch, 96 kHz)"
+    assert inputs[4]["label"] == "Line In (JACK Audio Connection Kit, 2 ch, 48 kHz)"
+    outputs = _options(result, "output_device")
+    assert [option["value"] for option in outputs] == [
+        "USB Audio: - (hw:1,0)",
+        "HDMI 0",
+        "pulse",
+        "default",
+    ]
+    selector = result["data_schema"].schema["input_device"]
+    assert selector.config["custom_value"] is True
+    assert _options(result, "sample_rate") == ["44100", "48000", "96000", "192000"]
+    assert _defaults(result) == {
+        "input_device": "default",
+        "output_device": "default",
+        "sample_rate": "96000",
+    }
+
+    # A device picked from the list, with a channel count.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "input_device": "USB Audio: - (hw:1,0)",
+            "output_device": "USB Audio: - (hw:1,0)",
+            "sample_rate": "48000",
+            "channels": 2.0,
+        },
+    )
+    result = await _to_calibration_result(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_SOURCE]["params"] == {
+        "input_device": "USB Audio: - (hw:1,0)",
+        "output_device": "USB Audio: - (hw:1,0)",
+        "sample_rate": 48000,
+        "channels": 2,
+    }
+
+
+async def test_soundcard_without_default_device(
+    hass: HomeAssistant, mock_list_devices: MagicMock
+) -> None:
+    """Without a device called `default`, the first usable device is preselected."""
+    mock_list_devices.return_value = [
+        {
+            "index": 7,
+            "name": "Built-in Microphone",
+            "hostapi": "Core Audio",
+            "max_input_channels": 2,
+            "max_output_channels": 0,
+            "default_samplerate": 96000.0,
+        },
+        {
+            "index": 8,
+            "name": "Built-in Output",
+            "hostapi": "Core Audio",
+            "max_input_channels": 0,
+            "max_output_channels": 2,
+            "default_samplerate": 96000.0,
+        },
+    ]
+    result = await _start(hass, "soundcard")
+    assert _defaults(result) == {
+        "input_device": "Built-in Microphone",
+        "output_device": "Built-in Output",
+        "sample_rate": "96000",
+    }
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [{"return_value": []}, {"side_effect": SourceError("PortAudio: boom", "device_not_found")}],
+)
+async def test_soundcard_no_devices(
+    hass: HomeAssistant,
+    mock_list_devices: MagicMock,
+    mock_check_hardware: MagicMock,
+    failure: dict[str, Any],
+) -> None:
+    """No device listed: say so, and still accept a typed device name or index."""
+    mock_list_devices.configure_mock(**failure)
+    result = await _start(hass, "soundcard")
+    assert result["step_id"] == "soundcard"
+    assert result["errors"] == {"base": "no_devices"}
+    assert _options(result, "input_device") == []
+    assert "input_device" not in _defaults(result)
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"input_device": "2", "output_device": "2", "sample_rate": "96000"}
+    )
+    result = await _to_calibration_result(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_SOURCE]["params"] == {
+        "input_device": "2",
+        "output_device": "2",
+        "sample_rate": 96000,
+    }
+
+
+async def test_node_form_defaults_to_the_node_port(hass: HomeAssistant) -> None:
+    """The node form suggests the port `uspd node` listens on by default."""
+    result = await _start(hass, "node")
+    assert _defaults(result) == {"port": 47621}
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (SourceError("unreachable", "device_not_found"), "cannot_connect"),
+        (SourceError("link lost", "disconnected"), "cannot_connect"),
+        (SourceError("garbage", "corrupt"), "corrupt"),
+        (SourceError("48 kHz only", "sample_rate_too_low"), "sample_rate_too_low"),
+        (SourceError("silence", "no_ultrasonic_response"), "no_ultrasonic_response"),
+        (RuntimeError("boom"), "unknown"),
+    ],
+)
+async def test_node_check_errors(
+    hass: HomeAssistant, mock_check_hardware: MagicMock, error: Exception, expected: str
+) -> None:
+    """Node errors: an unreachable node (or its missing card) cannot be connected to."""
+    result = await _start(hass, "node")
+    mock_check_hardware.side_effect = error
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], NODE_INPUT)
+    assert result["step_id"] == "node"
+    assert result["errors"] == {"base": expected}
+
+
+async def test_node_invalid_key(hass: HomeAssistant, mock_check_hardware: MagicMock) -> None:
+    """A key that cannot be a node key is refused before connecting; fixing it recovers."""
+    result = await _start(hass, "node")
+    for bad in ("secret", "AAAA", "zz" * 32):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {**NODE_INPUT, "key": bad}
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "node"
+        assert result["errors"] == {"key": "invalid_key"}
+    mock_check_hardware.assert_not_called()
+
+    # Hex works as well as base64.
+    hex_key = bytes(range(32)).hex()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**NODE_INPUT, "key": hex_key}
+    )
+    result = await _to_calibration_result(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_SOURCE]["params"]["key"] == hex_key
+
+
+async def test_node_calibration_auth_error(
+    hass: HomeAssistant, mock_run_calibration: MagicMock
+) -> None:
+    """The node refusing the key during calibration is shown on the node form."""
+    mock_run_calibration.side_effect = SourceError("bad key", "auth_failed")
+    result = await _start(hass, "node")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], NODE_INPUT)
+    result = await _finish_calibration(hass, result)
+    assert result["step_id"] == "node"
+    assert result["errors"] == {"base": "invalid_auth"}

@@ -11,7 +11,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from .conftest import BASE_STATE, FakeRunner
+from .conftest import BASE_STATE, NODE_KEY, FakeRunner
 
 
 async def test_diagnostics(
@@ -43,4 +43,4 @@ async def test_diagnostics_node_key_redacted(
         "kind": "node",
         "params": {"host": "192.168.1.50", "port": 7355, "key": "**REDACTED**"},
     }
-    assert "old-secret" not in str(diagnostics)
+    assert NODE_KEY not in str(diagnostics)

@@ -261,7 +261,7 @@ async def test_home_assistant_stop_stops_runner(
     assert await hass.config_entries.async_unload(init_integration.entry_id)
 
 
-@pytest.mark.usefixtures("mock_available_kinds", "mock_run_calibration")
+@pytest.mark.usefixtures("mock_available_kinds", "mock_run_calibration", "mock_list_devices")
 async def test_reconfigure_keeps_entities(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -347,7 +347,7 @@ async def test_long_unavailability_raises_issue(
     assert await hass.config_entries.async_unload(init_integration.entry_id)
 
 
-@pytest.mark.usefixtures("mock_available_kinds", "mock_run_calibration")
+@pytest.mark.usefixtures("mock_available_kinds", "mock_run_calibration", "mock_list_devices")
 async def test_reconfigure_releases_the_device_while_probing(
     hass: HomeAssistant,
     init_integration: MockConfigEntry,
@@ -374,3 +374,49 @@ async def test_reconfigure_releases_the_device_while_probing(
     await hass.async_block_till_done()
     assert init_integration.state is ConfigEntryState.LOADED
     assert mock_runner.instances[-1].spec.kind == "simulated"
+
+
+async def test_key_refused_while_running_starts_reauth(
+    hass: HomeAssistant,
+    node_config_entry: MockConfigEntry,
+    mock_check_hardware: MagicMock,
+    mock_runner: type[FakeRunner],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The node refusing the key mid-run asks for the new key (once per outage)."""
+    node_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(node_config_entry.entry_id)
+    await hass.async_block_till_done()
+    runner = mock_runner.instances[-1]
+    coordinator = node_config_entry.runtime_data
+
+    # Other outages do not ask for a key.
+    runner.push_availability(False, "link lost", "disconnected")
+    await hass.async_block_till_done()
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert coordinator.unavailable_code == "disconnected"
+    runner.push_availability(True)
+    await hass.async_block_till_done()
+    assert coordinator.unavailable_code is None
+
+    runner.push_availability(False, "sensor node rejected the key", "auth_failed")
+    runner.push_availability(False, "sensor node rejected the key", "auth_failed")
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert len(flows) == 1
+    assert flows[0]["context"]["source"] == SOURCE_REAUTH
+    assert flows[0]["context"]["entry_id"] == node_config_entry.entry_id
+    assert caplog.text.count("refused the key") == 1
+    assert coordinator.unavailable_code == "auth_failed"
+    assert node_config_entry.state is ConfigEntryState.LOADED
+
+    # The user fixes the node instead; a later refusal asks again.
+    hass.config_entries.flow.async_abort(flows[0]["flow_id"])
+    runner.push_availability(True)
+    await hass.async_block_till_done()
+    runner.push_availability(False, "sensor node rejected the key", "auth_failed")
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert len(flows) == 1
+    assert flows[0]["context"]["source"] == SOURCE_REAUTH
+    assert caplog.text.count("refused the key") == 2
