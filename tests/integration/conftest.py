@@ -25,7 +25,11 @@ from custom_components.ultrasonic_presence.const import (
 )
 from custom_components.ultrasonic_presence.uspd.audio.factory import SourceSpec
 from custom_components.ultrasonic_presence.uspd.dsp.calibration import CalibrationResult
-from custom_components.ultrasonic_presence.uspd.runner import RunnerOptions, SensorState
+from custom_components.ultrasonic_presence.uspd.runner import (
+    PresenceRunner,
+    RunnerOptions,
+    SensorState,
+)
 
 INTEGRATION = "custom_components.ultrasonic_presence"
 
@@ -347,3 +351,26 @@ async def init_integration(
 def runner(init_integration: MockConfigEntry, mock_runner: type[FakeRunner]) -> FakeRunner:
     """The running FakeRunner of init_integration."""
     return mock_runner.instances[-1]
+
+
+class SteppedRunner(PresenceRunner):
+    """The real runner without its worker thread: the test advances stream time."""
+
+    instances: list[SteppedRunner] = []  # noqa: RUF012
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Force non-realtime operation."""
+        kwargs["realtime"] = False
+        super().__init__(*args, **kwargs)
+        SteppedRunner.instances.append(self)
+
+    def start(self) -> None:
+        """No thread: run_for drives the pipeline."""
+
+
+@pytest.fixture
+def stepped_runner() -> Generator[type[SteppedRunner]]:
+    """Patch the coordinator to use SteppedRunner (the real engine, stepped by the test)."""
+    SteppedRunner.instances = []
+    with patch(f"{INTEGRATION}.coordinator.PresenceRunner", SteppedRunner):
+        yield SteppedRunner

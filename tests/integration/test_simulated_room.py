@@ -7,7 +7,6 @@ simulated time, so the tests are deterministic and take no wall-clock waiting.
 from __future__ import annotations
 
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_USER
@@ -25,6 +24,8 @@ from custom_components.ultrasonic_presence.uspd.runner import (
     RunnerOptions,
     run_calibration,
 )
+
+from .conftest import SteppedRunner
 
 
 def _engine_ready() -> bool:
@@ -44,29 +45,6 @@ pytestmark = pytest.mark.skipif(
 
 STEP_S = 0.1
 OCCUPANCY = "binary_sensor.{}_occupancy"
-
-
-class SteppedRunner(PresenceRunner):
-    """The real runner without its worker thread: the test advances stream time."""
-
-    instances: list[SteppedRunner] = []  # noqa: RUF012
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Force non-realtime operation."""
-        kwargs["realtime"] = False
-        super().__init__(*args, **kwargs)
-        SteppedRunner.instances.append(self)
-
-    def start(self) -> None:
-        """No thread: run_for drives the pipeline."""
-
-
-@pytest.fixture
-def stepped_runner() -> Any:
-    """Patch the coordinator to use SteppedRunner."""
-    SteppedRunner.instances = []
-    with patch("custom_components.ultrasonic_presence.coordinator.PresenceRunner", SteppedRunner):
-        yield SteppedRunner
 
 
 async def _setup_scenario(
