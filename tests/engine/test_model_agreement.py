@@ -1,0 +1,106 @@
+"""The shipped presence.tflite: its contract, and both runtimes agreeing on it.
+
+Agreement, precisely:
+- numpy executor vs LiteRT's *reference* kernels (OpResolverType.BUILTIN_REF): the
+  int8 outputs are identical on 200 inputs. Both implement TFLite's integer reference
+  arithmetic, so anything else is a bug.
+- numpy executor vs LiteRT's *default* kernels (what `prefer='litert'` runs, XNNPACK):
+  XNNPACK requantises with a float32 multiply and round-to-nearest-even instead of
+  TFLite's fixed-point double rounding, so single ops differ by ≤ 1 LSB on near-ties;
+  through five conv layers those steps can add up to a few LSB on the logits. The
+  decision (argmax) and probabilities must still agree closely — asserted below.
+The LiteRT halves are skipped where ai_edge_litert is not importable (e.g. musl).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from uspd.detector import CLASS_NAMES as DETECTOR_CLASSES
+from uspd.dsp.features import FEATURE_SHAPE
+from uspd.model import CLASS_NAMES, DEFAULT_MODEL_PATH, load_classifier
+from uspd.model.bench import ms_per_inference
+from uspd.model.classifier import litert_available
+from uspd.model.executor import NumpyExecutor
+from uspd.model.flatbuffer import read_graph
+
+needs_litert = pytest.mark.skipif(
+    not litert_available(), reason="ai_edge_litert not importable (no wheel for this platform)"
+)
+
+
+def feature_like_inputs(n: int, seed: int = 0) -> np.ndarray:
+    """Scaled feature windows resembling real ones: noise floor plus Doppler streaks."""
+    rng = np.random.default_rng(seed)
+    t, bins, planes = FEATURE_SHAPE
+    x = rng.uniform(0.0, 0.25, size=(n, t, bins, planes)).astype(np.float32)
+    for k in range(n):
+        for _ in range(rng.integers(0, 4)):
+            b0 = int(rng.integers(0, bins - 8))
+            t0 = int(rng.integers(0, t - 4))
+            width = int(rng.integers(2, 12))
+            x[k, t0:, b0 : b0 + width, int(rng.integers(planes))] += rng.uniform(0.2, 0.8)
+        if rng.uniform() < 0.1:
+            x[k] = rng.uniform(0.0, 1.0, size=(t, bins, planes))  # pure noise
+    return np.clip(x, 0.0, 1.0)
+
+
+def test_shipped_model_contract() -> None:
+    assert DEFAULT_MODEL_PATH.exists(), "presence.tflite must ship with the integration"
+    clf = load_classifier(prefer="numpy")
+    assert clf.input_shape == FEATURE_SHAPE
+    assert clf.class_names == CLASS_NAMES == DETECTOR_CLASSES
+    lo, hi = clf.input_range
+    assert lo <= 0.0 and hi >= 1.0 - 2 * clf.input_scale  # [0, 1] features fit
+    ops = {op.name for op in read_graph(DEFAULT_MODEL_PATH).operators}
+    assert ops <= set(NumpyExecutor.SUPPORTED_OPS)
+    assert DEFAULT_MODEL_PATH.stat().st_size < 200_000
+
+
+def test_predict_shapes_and_probabilities() -> None:
+    clf = load_classifier(prefer="numpy")
+    x = feature_like_inputs(5, seed=1)
+    one = clf.predict(x[0])
+    batch = clf.predict(x)
+    assert one.shape == (4,) and batch.shape == (5, 4)
+    assert one.dtype == np.float32
+    np.testing.assert_allclose(batch.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(one, batch[0])
+    assert clf.runtime == "numpy"
+
+
+@needs_litert
+def test_numpy_executor_bit_exact_with_litert_reference_kernels() -> None:
+    x = feature_like_inputs(200, seed=2)
+    ours = load_classifier(prefer="numpy").predict_int8(x)
+    ref = load_classifier(prefer="litert", reference_kernels=True)
+    assert ref.runtime == "litert"
+    theirs = ref.predict_int8(x)
+    assert ours.shape == theirs.shape == (200, 4)
+    mismatches = np.argwhere(ours != theirs)
+    assert mismatches.size == 0, f"{len(mismatches)} int8 outputs differ, e.g. {mismatches[:5]}"
+
+
+@needs_litert
+def test_numpy_executor_close_to_litert_default_kernels() -> None:
+    x = feature_like_inputs(200, seed=3)
+    numpy_clf = load_classifier(prefer="numpy")
+    litert_clf = load_classifier(prefer="litert")
+    q_ours = numpy_clf.predict_int8(x).astype(np.int64)
+    q_theirs = litert_clf.predict_int8(x).astype(np.int64)
+    # See the module docstring: XNNPACK's float requantisation, a few LSB at most.
+    assert np.abs(q_ours - q_theirs).max() <= 6
+    p_ours, p_theirs = numpy_clf.predict(x), litert_clf.predict(x)
+    assert np.abs(p_ours - p_theirs).max() < 0.1
+    assert np.mean(p_ours.argmax(1) == p_theirs.argmax(1)) >= 0.97
+
+
+def test_auto_runtime_choice() -> None:
+    clf = load_classifier()
+    assert clf.runtime == ("litert" if litert_available() else "numpy")
+
+
+def test_bench_reports_a_figure() -> None:
+    # Measured, not asserted (timing depends on the machine); must just work.
+    assert ms_per_inference("numpy", repeats=5, warmup=1) > 0.0
