@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -9,7 +10,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import (
@@ -17,6 +18,7 @@ from .const import (
     CONF_SOURCE,
     DOMAIN,
     ERROR_AUTH_FAILED,
+    ERROR_CODE_CHECK_INTERVAL,
     HEALTH_ISSUE_DELAY,
     ISSUE_HEALTH,
     ISSUE_UNAVAILABLE,
@@ -74,6 +76,7 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         self.unavailable_reason: str | None = None
         self.unavailable_code: str | None = None
         self._reauth_started = False
+        self._code_check_unsub: CALLBACK_TYPE | None = None
         self._stopped = False
         self._pending: SensorState | None = None
         self._last_write = 0.0
@@ -225,22 +228,44 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
                 self.last_update_success = True
                 self.async_update_listeners()
             return
-        self.unavailable_code = code
-        if code == ERROR_AUTH_FAILED and not self._reauth_started:
-            self._reauth_started = True
-            LOGGER.warning("%s refused the key: asking for the new one", self.config_entry.title)
-            self.config_entry.async_start_reauth(self.hass)
+        self._async_note_error_code(code)
         reason = message or "unknown error"
         if self.unavailable_reason is None:
             LOGGER.warning("%s is unavailable: %s", self.config_entry.title, reason)
             self._unavailable_unsub = async_call_later(
                 self.hass, UNAVAILABLE_ISSUE_DELAY, self._unavailable_job
             )
+            # The runner reports an outage once, with its first error; while it
+            # retries, the cause can change (a node that lost the link comes back
+            # with a new key): look at its current error code now and then.
+            self._code_check_unsub = async_track_time_interval(
+                self.hass,
+                self._async_check_error_code,
+                timedelta(seconds=ERROR_CODE_CHECK_INTERVAL),
+                name=f"{DOMAIN} error code check",
+                cancel_on_shutdown=True,
+            )
         self.unavailable_reason = reason
         self._pending = None
         if self.last_update_success:
             self.last_update_success = False
             self.async_update_listeners()
+
+    @callback
+    def _async_note_error_code(self, code: str | None) -> None:
+        """Remember the outage's cause; a refused node key asks for the new key, once."""
+        self.unavailable_code = code
+        if code == ERROR_AUTH_FAILED and not self._reauth_started:
+            self._reauth_started = True
+            LOGGER.warning("%s refused the key: asking for the new one", self.config_entry.title)
+            self.config_entry.async_start_reauth(self.hass)
+
+    @callback
+    def _async_check_error_code(self, _now: Any) -> None:
+        """While unavailable: notice a changed cause the runner did not call back about."""
+        code = self.require_runner().last_error_code
+        if code is not None and code != self.unavailable_code:
+            self._async_note_error_code(code)
 
     def _log_back(self) -> None:
         LOGGER.info("%s is available again", self.config_entry.title)
@@ -271,6 +296,9 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         if self._unavailable_unsub is not None:
             self._unavailable_unsub()
             self._unavailable_unsub = None
+        if self._code_check_unsub is not None:
+            self._code_check_unsub()
+            self._code_check_unsub = None
         ir.async_delete_issue(self.hass, DOMAIN, self.unavailable_issue_id)
 
     @callback

@@ -10,15 +10,18 @@ tests are deterministic and never sleep.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from ipaddress import ip_address
 from typing import Any
 
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, SOURCE_ZEROCONF
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.ultrasonic_presence.const import CONF_SOURCE, DOMAIN
 from custom_components.ultrasonic_presence.uspd import __version__
@@ -237,6 +240,63 @@ async def test_node_key_changes_while_running(
 
         runner = stepped_runner.instances[-1]
         await _step(hass, runner, 0.5)
+        assert hass.states.get(entity_id).state == STATE_OFF
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        replacement.stop()
+
+
+async def test_node_restarts_with_a_new_key_during_an_outage(
+    hass: HomeAssistant,
+    node: NodeServer,
+    node_key: str,
+    stepped_runner: type[SteppedRunner],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    """The usual way a key changes: the link drops (outage: disconnected), and the
+    restarted node refuses the old key on the runner's retries → reauth."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"source": "node"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"host": "127.0.0.1", "port": node.port, "key": node_key}
+    )
+    entry = (await _calibrate(hass, result))["result"]
+    entity_id = "binary_sensor.sensor_node_127_0_0_1_occupancy"
+    runner = stepped_runner.instances[-1]
+    await _step(hass, runner, 0.5)
+    assert hass.states.get(entity_id).state == STATE_OFF
+
+    port = node.port
+    node.stop()
+    with pytest.raises(SourceError) as err:
+        await hass.async_add_executor_job(runner.run_for, STEP_S)
+    assert err.value.code == "disconnected"
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == STATE_UNAVAILABLE
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+    new_key = generate_key()
+    replacement = _start_node(new_key, port)
+    try:
+        # The runner's next retry is refused; it does not call back (still unavailable).
+        with pytest.raises(SourceError) as err:
+            await hass.async_add_executor_job(runner.run_for, STEP_S)
+        assert err.value.code == "auth_failed"
+        await hass.async_block_till_done()
+        assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+        freezer.tick(timedelta(seconds=10))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done()
+        flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+
+        result = await hass.config_entries.flow.async_configure(
+            flows[0]["flow_id"], {"key": new_key}
+        )
+        assert result["reason"] == "reauth_successful"
+        await hass.async_block_till_done()
+        await _step(hass, stepped_runner.instances[-1], 0.5)
         assert hass.states.get(entity_id).state == STATE_OFF
         assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
