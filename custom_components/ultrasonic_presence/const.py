@@ -83,7 +83,6 @@ ISSUE_UNAVAILABLE: Final = "source_unavailable"
 # Unavailable this long (seconds) → a repair issue; entities are unavailable at once.
 UNAVAILABLE_ISSUE_DELAY: Final = 300.0
 # While unavailable, the runner's current error code is looked at this often (seconds).
-ERROR_CODE_CHECK_INTERVAL: Final = 10.0
 # Health problems the runner reports by code that have their own repair text.
 KNOWN_HEALTH_PROBLEMS: Final = frozenset({"carrier_lost"})
 # A health problem must persist this long (seconds) before it becomes a repair issue.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -10,7 +9,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.event import async_call_later, async_track_time_interval
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import (
@@ -18,7 +17,6 @@ from .const import (
     CONF_SOURCE,
     DOMAIN,
     ERROR_AUTH_FAILED,
-    ERROR_CODE_CHECK_INTERVAL,
     HEALTH_ISSUE_DELAY,
     ISSUE_HEALTH,
     ISSUE_UNAVAILABLE,
@@ -76,7 +74,6 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         self.unavailable_reason: str | None = None
         self.unavailable_code: str | None = None
         self._reauth_started = False
-        self._code_check_unsub: CALLBACK_TYPE | None = None
         self._stopped = False
         self._pending: SensorState | None = None
         self._last_write = 0.0
@@ -218,7 +215,9 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
 
         A node that refuses the key (it was given a new one) starts the
         reauthentication flow, once per outage; the runner keeps retrying meanwhile,
-        and a successful reauthentication reloads the entry with the new key.
+        and a successful reauthentication reloads the entry with the new key. The runner
+        calls back again when an outage's cause changes (a node that lost the link
+        comes back with a new key), so no polling is needed.
         """
         if self._stopped:
             return
@@ -235,16 +234,6 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
             self._unavailable_unsub = async_call_later(
                 self.hass, UNAVAILABLE_ISSUE_DELAY, self._unavailable_job
             )
-            # The runner reports an outage once, with its first error; while it
-            # retries, the cause can change (a node that lost the link comes back
-            # with a new key): look at its current error code now and then.
-            self._code_check_unsub = async_track_time_interval(
-                self.hass,
-                self._async_check_error_code,
-                timedelta(seconds=ERROR_CODE_CHECK_INTERVAL),
-                name=f"{DOMAIN} error code check",
-                cancel_on_shutdown=True,
-            )
         self.unavailable_reason = reason
         self._pending = None
         if self.last_update_success:
@@ -259,13 +248,6 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
             self._reauth_started = True
             LOGGER.warning("%s refused the key: asking for the new one", self.config_entry.title)
             self.config_entry.async_start_reauth(self.hass)
-
-    @callback
-    def _async_check_error_code(self, _now: Any) -> None:
-        """While unavailable: notice a changed cause the runner did not call back about."""
-        code = self.require_runner().last_error_code
-        if code is not None and code != self.unavailable_code:
-            self._async_note_error_code(code)
 
     def _log_back(self) -> None:
         LOGGER.info("%s is available again", self.config_entry.title)
@@ -296,9 +278,6 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         if self._unavailable_unsub is not None:
             self._unavailable_unsub()
             self._unavailable_unsub = None
-        if self._code_check_unsub is not None:
-            self._code_check_unsub()
-            self._code_check_unsub = None
         ir.async_delete_issue(self.hass, DOMAIN, self.unavailable_issue_id)
 
     @callback

@@ -142,6 +142,19 @@ def test_source_failure_then_recovery_in_worker_thread(
     assert not any(t.name.startswith("uspd-") for t in threading.enumerate())
 
 
+def test_outage_cause_change_is_reported_again(calibration: CalibrationResult) -> None:
+    """Unreachable, then refusing the key: adapters hear about the new cause once."""
+    runner, _, availability = make_runner(calibration)
+    runner.run_for(0.2)
+    for code in ("disconnected", "disconnected", "auth_failed", "auth_failed"):
+        runner._fail(SourceError(code, code))
+    assert availability == [(True, None), (False, "disconnected"), (False, "auth_failed")]
+    assert runner.last_error_code == "auth_failed"
+    runner.run_for(0.1)
+    assert availability[-1] == (True, None) and runner.last_error_code is None
+    runner.stop()
+
+
 def test_recalibration_keeps_occupancy(calibration: CalibrationResult) -> None:
     calibrated: list[CalibrationResult] = []
     runner, _, _ = make_runner(calibration, on_calibrated=calibrated.append)

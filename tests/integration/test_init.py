@@ -427,39 +427,29 @@ async def test_key_refused_later_in_an_outage_starts_reauth(
     node_config_entry: MockConfigEntry,
     mock_check_hardware: MagicMock,
     mock_runner: type[FakeRunner],
-    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """An outage that starts as a lost link and turns into a refused key is noticed."""
+    """An outage that starts as a lost link and turns into a refused key is noticed:
+    the runner reports the changed cause, the coordinator asks for the new key once."""
     node_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(node_config_entry.entry_id)
     await hass.async_block_till_done()
     runner = mock_runner.instances[-1]
     coordinator = node_config_entry.runtime_data
 
-    async def tick() -> None:
-        freezer.tick(timedelta(seconds=10))
-        async_fire_time_changed(hass)
-        await hass.async_block_till_done()
-
     runner.push_availability(False, "link lost", "disconnected")
     await hass.async_block_till_done()
-    await tick()  # unchanged cause
-    runner.last_error_code = None  # between retries
-    await tick()
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert coordinator.unavailable_code == "disconnected"
 
-    runner.last_error_code = "auth_failed"  # a retry was refused; no callback
-    await tick()
+    runner.push_availability(False, "sensor node rejected the key", "auth_failed")
+    await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
     assert coordinator.unavailable_code == "auth_failed"
-    await tick()
+    runner.push_availability(False, "sensor node rejected the key", "auth_failed")
+    await hass.async_block_till_done()
     assert len(hass.config_entries.flow.async_progress_by_handler(DOMAIN)) == 1
 
-    # Back: the check stops.
     runner.push_availability(True)
     await hass.async_block_till_done()
-    runner.last_error_code = "auth_failed"
-    await tick()
     assert coordinator.unavailable_code is None

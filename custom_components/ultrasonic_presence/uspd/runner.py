@@ -174,6 +174,7 @@ class PresenceRunner:
         self._last_auto_recal_t: float | None = None
         self.health_problem: str | None = None
         self.last_error_code: str | None = None
+        self._reported_code: str | None = None
         """SourceError code of the current outage (e.g. 'auth_failed' → reauthenticate)."""
 
     # --- control (any thread) -------------------------------------------------
@@ -379,10 +380,13 @@ class PresenceRunner:
         self._set_available(False, str(err))
 
     def _set_available(self, available: bool, message: str | None) -> None:
+        """Report changes only — and, while down, a change of cause (e.g. a node that
+        was unreachable now refuses our key), so adapters can react to the new code."""
+        code = None if available else self.last_error_code
         if available:
             self.last_error_code = None
-        if available != self._available:
-            self._available = available
+        if (available, code) != (self._available, self._reported_code):
+            self._available, self._reported_code = available, code
             self._on_availability(available, message)
 
     def _close_source(self) -> None:

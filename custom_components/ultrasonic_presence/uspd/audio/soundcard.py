@@ -48,17 +48,21 @@ DeviceRef = int | str | None
 
 
 _open_streams = 0
-"""Streams open in this process: PortAudio can only re-scan devices when none are."""
+"""Sources open in this process: PortAudio can only re-scan devices when none are."""
+_PORTAUDIO_LOCK = threading.RLock()
+"""Serialises re-scans (terminate + initialise) with stream opens and closes: the HA
+config flow lists devices from one thread while a runner may (re)open from another."""
 
 
 def refresh_devices() -> bool:
     """Re-scan devices (PortAudio lists them once, at initialisation): finds a re-plugged
     card. Only possible while no stream is open; returns whether it happened."""
-    if _open_streams:
-        return False
-    sd._terminate()
-    sd._initialize()
-    return True
+    with _PORTAUDIO_LOCK:
+        if _open_streams:
+            return False
+        sd._terminate()
+        sd._initialize()
+        return True
 
 
 def list_devices(*, refresh: bool = False) -> list[dict[str, Any]]:
@@ -191,22 +195,25 @@ class SoundCardSource:
         # sound server (ALSA's pulse plugin) reports spurious input underflows.
         global _open_streams  # noqa: PLW0603 - process-wide PortAudio state
         self._streams: list[sd.InputStream | sd.OutputStream] = []
+        self._counted = False
         try:
-            self._streams.append(
-                sd.OutputStream(
-                    samplerate=sample_rate, device=self._out, channels=1, dtype="float32",
-                    latency=latency, callback=self._output, finished_callback=self._finished,
-                    dither_off=True,
-                )
-            )  # fmt: skip
-            self._streams.append(
-                sd.InputStream(
-                    samplerate=sample_rate, device=self._in, channels=n, dtype="float32",
-                    latency=latency, callback=self._input, finished_callback=self._finished,
-                    dither_off=True,
-                )
-            )  # fmt: skip
-            _open_streams += 1
+            with _PORTAUDIO_LOCK:
+                _open_streams += 1
+                self._counted = True
+                self._streams.append(
+                    sd.OutputStream(
+                        samplerate=sample_rate, device=self._out, channels=1,
+                        dtype="float32", latency=latency, callback=self._output,
+                        finished_callback=self._finished, dither_off=True,
+                    )
+                )  # fmt: skip
+                self._streams.append(
+                    sd.InputStream(
+                        samplerate=sample_rate, device=self._in, channels=n,
+                        dtype="float32", latency=latency, callback=self._input,
+                        finished_callback=self._finished, dither_off=True,
+                    )
+                )  # fmt: skip
             for stream in self._streams:
                 stream.start()
         except sd.PortAudioError as err:
@@ -268,14 +275,16 @@ class SoundCardSource:
                 return
             self._closed = True
             self._cond.notify_all()
-        for stream in self._streams:
-            with contextlib.suppress(sd.PortAudioError):
-                stream.abort()
-                stream.close()
-        if self._streams:
-            global _open_streams  # noqa: PLW0603 - process-wide PortAudio state
-            _open_streams -= 1
+        with _PORTAUDIO_LOCK:
+            for stream in self._streams:
+                with contextlib.suppress(sd.PortAudioError):
+                    stream.abort()
+                    stream.close()
             self._streams = []
+            if self._counted:
+                global _open_streams  # noqa: PLW0603 - process-wide PortAudio state
+                _open_streams -= 1
+                self._counted = False
 
     def health(self) -> dict[str, Any]:
         """Xrun counters and stream facts (what a node reports to Home Assistant)."""
