@@ -137,6 +137,15 @@ RESHAPE, FULLY_CONNECTED — all implemented by the numpy executor (bit-exact wi
 reference kernels). int8 vs float argmax agreement on the calibration windows:
 {report["float_int8_argmax_agreement"]:.3f}.
 
+## Runtimes
+`uspd.model.load_classifier()` runs this file with LiteRT (`ai_edge_litert`) where it is
+importable (glibc), else with the engine's own numpy executor (Home Assistant OS is
+musl: no LiteRT wheel). The numpy executor is bit-exact with LiteRT's reference kernels
+(tests/engine/test_model_agreement.py); LiteRT's default XNNPACK kernels requantise in
+float32 and differ by a few LSB on the logits (≈ 97–99 % same argmax on real features).
+Cost per inference on the development machine (process CPU, `uspd.model.bench`):
+numpy ≈ 0.75 ms, LiteRT ≈ 0.2 ms.
+
 ## Training data (all simulated)
 Scenes from `uspd.sim.library.random_scenario(kind, seed, duration_s={cfg["scene_s"]:.0f},
 sample_rate, n_mics)`, rendered by `SimulatedSource` and featurised by `DspChain` — the
@@ -215,3 +224,11 @@ into training/corpus/, trains, writes this card and `presence.tflite`). Determin
 from the seeds above on the same library versions.
 """
     path.write_text(text)
+
+
+if __name__ == "__main__":
+    # Regenerate a card from a run's report: python -m training.card RUN/report.json OUT.md
+    import json
+    import sys
+
+    write_card(json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[2]))
