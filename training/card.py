@@ -95,6 +95,29 @@ def write_card(report: dict[str, Any], path: Path) -> None:
         "| frame human recall | frame false-human rate | mined |\n"
         "| --- | --- | --- | --- | --- | --- | --- | --- |"
     )
+    real = report.get("real_check")
+    if real:
+        lines = [
+            f"| {place} | {r['clips_with_human_window']}/{r['clips']} | "
+            f"{r['human_window_share']:.3f} | {' / '.join(f'{v:.2f}' for v in r['class_share'])} |"
+            for place, r in real.items()
+            if isinstance(r, dict)
+        ]
+        real_section = (
+            "## Real recordings (sanity check)\n"
+            "The 60 UltraGSAttack clips in shared/data/real-ultragsattack (phone, 44.1 kHz, "
+            "19 kHz tone,\na hand drawing digits 0.1–0.4 m away — minor human motion only) "
+            "through the production\nDspChain and this model (training/realcheck.py):\n\n"
+            "| place | clips with a human window | human window share | "
+            "class share none/major/minor/non_human |\n| --- | --- | --- | --- |\n"
+            + "\n".join(lines)
+            + "\n\nNearly every clip is flagged human somewhere (mostly as minor, the right "
+            "class), but most\nwindows of real hand motion are still called non_human: "
+            "the simulator's hands are not yet\nreal hands. Real recordings belong in the "
+            "next training round."
+        )
+    else:
+        real_section = "## Real recordings\nNo real recordings were available to this run."
     fa_kinds = ", ".join(f"{k}: {v}" for k, v in sorted(last["fa_by_kind"].items())) or "none"
     text = f"""# Model card — `presence.tflite`
 
@@ -200,6 +223,8 @@ cross-entropy with fixed class weights {report.get("class_weights")}, dropout 0.
 seed {cfg["train_seed"]} with TensorFlow op determinism.
 Total pipeline time here: {report["total_seconds"] / 60:.1f} min
 (corpora {report["corpus_seconds"] / 60:.1f} min, 2 processes).
+
+{real_section}
 
 ## Limitations
 - Trained and tested on simulated rooms only. The simulator models geometry-exact

@@ -314,6 +314,9 @@ def run(cfg: Config, out_dir: Path, card_path: Path, model_dir: Path) -> dict[st
         "fingerprint": fingerprint,
         "total_seconds": round(time.monotonic() - t_start, 1),
     }
+    from .realcheck import check
+
+    report["real_check"] = check(model_bytes)
     (out_dir / "report.json").write_text(json.dumps(report, indent=1))
     model_dir.mkdir(parents=True, exist_ok=True)
     (model_dir / "presence.tflite").write_bytes(model_bytes)
