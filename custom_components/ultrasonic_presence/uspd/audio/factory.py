@@ -107,7 +107,7 @@ def _importable(module: str) -> bool:
     """True when an optional dependency (and its native library) loads."""
     try:
         importlib.import_module(module)
-    except ImportError, OSError:  # sounddevice raises OSError without PortAudio
+    except (ImportError, OSError):  # sounddevice raises OSError without PortAudio
         return False
     return True
 

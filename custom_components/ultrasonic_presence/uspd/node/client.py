@@ -200,7 +200,7 @@ class NodeClient:
             try:
                 err = json.loads(payload)
                 code, message = str(err["code"]), str(err["message"])
-            except ValueError, KeyError, TypeError:
+            except (ValueError, KeyError, TypeError):
                 code, message = "corrupt", "unreadable error"
             raise SourceError(f"sensor node: {message}", code if code in ERROR_CODES else "corrupt")
         raise SourceError(f"sensor node sent unexpected frame type {ftype}", "corrupt")

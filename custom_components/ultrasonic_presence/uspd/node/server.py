@@ -164,7 +164,7 @@ class NodeServer:
             return None
         try:
             carrier = float(json.loads(self._state_file.read_text())["carrier_hz"])
-        except OSError, ValueError, KeyError, TypeError:
+        except (OSError, ValueError, KeyError, TypeError):
             return None
         return carrier if math.isfinite(carrier) else None
 
