@@ -250,7 +250,7 @@ def _format_calibration(calibration: CalibrationResult) -> dict[str, str]:
         "carrier": f"{calibration.carrier_hz / 1000:.1f}",
         "level": f"{calibration.level_dbfs:.0f}",
         "snr": f"{calibration.snr_db:.1f}",
-        "warnings": "\n".join(f"- {warning}" for warning in calibration.warnings) or "-",
+        "warnings": "\n".join(f"- {warning}" for warning in calibration.warnings) or "none",
     }
 
 
