@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +116,32 @@ def start_server(root: Path) -> tuple[PulseServer | None, str | None]:
         time.sleep(0.2)
     server.stop()
     return None, "pulseaudio did not come up within 15 s"
+
+
+def serving(root: Path, refresh_devices: Callable[[], object]) -> Iterator[PulseServer]:
+    """Start a private server and make it the one PortAudio sees; undo it all on exit.
+
+    Skips the calling test (with the reason) where the server cannot start here.
+    `refresh_devices` is the sound card module's re-scan (tests import that module
+    under two names: the engine's and the integration's).
+    """
+    import pytest
+
+    server, reason = start_server(root)
+    if server is None:
+        pytest.skip(f"PulseAudio test server cannot start here: {reason}")
+    previous = os.environ.get("PULSE_SERVER")
+    os.environ["PULSE_SERVER"] = server.env["PULSE_SERVER"]
+    refresh_devices()
+    try:
+        yield server
+    finally:
+        server.stop()
+        if previous is None:
+            os.environ.pop("PULSE_SERVER", None)
+        else:
+            os.environ["PULSE_SERVER"] = previous
+        refresh_devices()
 
 
 class Room:

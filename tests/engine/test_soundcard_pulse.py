@@ -10,7 +10,6 @@ start.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.engine.audio_server import PulseServer, Room, start_server
+from tests.engine.audio_server import PulseServer, Room, serving
 
 try:
     from uspd.audio import soundcard
@@ -38,21 +37,7 @@ CARRIER = 40_000.0
 
 
 def _start(root: Path) -> Iterator[PulseServer]:
-    server, reason = start_server(root)
-    if server is None:
-        pytest.skip(f"PulseAudio test server cannot start here: {reason}")
-    previous = os.environ.get("PULSE_SERVER")
-    os.environ["PULSE_SERVER"] = server.env["PULSE_SERVER"]
-    soundcard.refresh_devices()
-    try:
-        yield server
-    finally:
-        server.stop()
-        if previous is None:
-            os.environ.pop("PULSE_SERVER", None)
-        else:
-            os.environ["PULSE_SERVER"] = previous
-        soundcard.refresh_devices()
+    yield from serving(root, soundcard.refresh_devices)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ slow one runs it for real (≈10 s of audio) through the simulated room that mov
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 from unittest.mock import MagicMock
@@ -20,7 +19,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
 from custom_components.ultrasonic_presence.const import CONF_SOURCE, DOMAIN
-from tests.engine.audio_server import PulseServer, Room, start_server
+from tests.engine.audio_server import PulseServer, Room, serving
 
 try:
     from custom_components.ultrasonic_presence.uspd.audio import soundcard
@@ -33,20 +32,7 @@ pytestmark = pytest.mark.usefixtures("mock_setup_entry", "mock_available_kinds")
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseServer]:
     """A private PulseAudio server, the only one PortAudio sees meanwhile."""
-    server, reason = start_server(tmp_path_factory.mktemp("pulse"))
-    if server is None:
-        pytest.skip(f"PulseAudio test server cannot start here: {reason}")
-    previous = os.environ.get("PULSE_SERVER")
-    os.environ["PULSE_SERVER"] = server.env["PULSE_SERVER"]
-    try:
-        yield server
-    finally:
-        server.stop()
-        if previous is None:
-            os.environ.pop("PULSE_SERVER", None)
-        else:
-            os.environ["PULSE_SERVER"] = previous
-        soundcard.refresh_devices()
+    yield from serving(tmp_path_factory.mktemp("pulse"), soundcard.refresh_devices)
 
 
 async def _soundcard_form(hass: HomeAssistant) -> dict[str, Any]:
