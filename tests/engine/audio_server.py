@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from uspd.sim.acoustics import absorption_db_per_m, image_sources, speed_of_sound
+from uspd.dsp.physics import speed_of_sound
+from uspd.sim.acoustics import absorption_db_per_m, image_sources
 
 RATE = 96_000
 MICS = 4

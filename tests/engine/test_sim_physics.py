@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from scipy.special import jv
 
+from uspd.dsp.physics import speed_of_sound
 from uspd.sim import DeviceSpec, Music, PointReflector, Room, Scenario, SimulatedSource
-from uspd.sim.acoustics import absorption_db_per_m, image_sources, speed_of_sound
+from uspd.sim.acoustics import absorption_db_per_m, image_sources
 from uspd.sim.library import build_scenario
 
 FS = 96000

@@ -20,11 +20,6 @@ _T01 = 273.16  # K, triple point of water
 _PR = 101.325  # kPa, reference pressure
 
 
-def speed_of_sound(temperature_c: float) -> float:
-    """Speed of sound in air (m/s); linearised form used throughout physics.md."""
-    return 331.3 + 0.606 * temperature_c
-
-
 def absorption_db_per_m(
     freq_hz: float | FloatArray,
     temperature_c: float = 20.0,

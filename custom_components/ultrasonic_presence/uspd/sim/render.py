@@ -38,7 +38,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import fftconvolve
 
-from .acoustics import absorption_db_per_m, first_order_images, image_sources, speed_of_sound
+from ..dsp.physics import speed_of_sound
+from .acoustics import absorption_db_per_m, first_order_images, image_sources
 from .air import HvacModel
 from .device import DeviceModel
 from .emission import EmissionSchedule
