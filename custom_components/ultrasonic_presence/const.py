@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Final
+from typing import Final, get_args
 
+from .uspd.audio.source import ERROR_CODES as ENGINE_ERROR_CODES
 from .uspd.dsp.frontend import MAX_CHANNELS as ENGINE_MAX_CHANNELS
 from .uspd.node.client import DEFAULT_PORT
+from .uspd.runner import Band
 
 DOMAIN: Final = "ultrasonic_presence"
 LOGGER = logging.getLogger(__package__)
@@ -46,7 +48,7 @@ CONF_MINOR_WINDOW: Final = "minor_window_s"
 CONF_EMISSION_PAUSE: Final = "emission_pause_s"
 CONF_MAX_LEVEL: Final = "max_level_dbfs"
 CONF_BAND: Final = "band"
-BANDS: Final = ("auto", "high", "low")
+BANDS: Final = get_args(Band)
 
 # SourceError.code values the engine raises.
 ERROR_DEVICE_NOT_FOUND: Final = "device_not_found"
@@ -55,16 +57,7 @@ ERROR_NO_ULTRASONIC_RESPONSE: Final = "no_ultrasonic_response"
 ERROR_DISCONNECTED: Final = "disconnected"
 ERROR_CORRUPT: Final = "corrupt"
 ERROR_AUTH_FAILED: Final = "auth_failed"
-KNOWN_ERRORS: Final = frozenset(
-    {
-        ERROR_DEVICE_NOT_FOUND,
-        ERROR_SAMPLE_RATE_TOO_LOW,
-        ERROR_NO_ULTRASONIC_RESPONSE,
-        ERROR_DISCONNECTED,
-        ERROR_CORRUPT,
-        ERROR_AUTH_FAILED,
-    }
-)
+KNOWN_ERRORS: Final = ENGINE_ERROR_CODES
 
 # Entity updates that do not change occupancy or motion class are written at most
 # this often (seconds), so the state machine and recorder are not flooded.
@@ -82,7 +75,6 @@ ISSUE_HEALTH: Final = "health_problem"
 ISSUE_UNAVAILABLE: Final = "source_unavailable"
 # Unavailable this long (seconds) → a repair issue; entities are unavailable at once.
 UNAVAILABLE_ISSUE_DELAY: Final = 300.0
-# While unavailable, the runner's current error code is looked at this often (seconds).
 # Health problems the runner reports by code that have their own repair text.
 KNOWN_HEALTH_PROBLEMS: Final = frozenset({"carrier_lost"})
 # A health problem must persist this long (seconds) before it becomes a repair issue.

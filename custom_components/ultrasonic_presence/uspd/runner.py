@@ -28,6 +28,7 @@ from .dsp.calibration import CalibrationResult, calibrate
 from .pipeline import FrameResult, Pipeline
 
 __all__ = [
+    "Band",
     "PresenceRunner",
     "RunnerOptions",
     "SensorState",
