@@ -78,10 +78,10 @@ def _truth(source: SimulatedSource) -> tuple[float, float]:
 def test_fifty_random_devices() -> None:
     """≥ 95 % pick the best carrier, level within 3 dB of the minimum, ≤ 10 s of audio.
 
-    "Best" = within 0.5 kHz of the true best, or a carrier whose true SNR is within
-    0.5 dB of it (a tie the measurement cannot and need not break). Strictly by
-    frequency alone 46/50 hit (the misses are ties within 0.2 dB); levels land within
-    0.4 dB of the true minimum.
+    Strictly by frequency: within 0.5 kHz of the true best on 48/50 (the two misses are
+    carriers whose true SNR is within 0.1 dB of the best). Allowing such ties (true SNR
+    within 0.5 dB: the measurement cannot and need not break them) gives 50/50; levels
+    land within 0.4 dB of the true minimum.
     """
     near = as_good = level_ok = 0
     for seed in range(50):
@@ -96,8 +96,8 @@ def test_fifty_random_devices() -> None:
         near += is_near
         as_good += is_near or tie
         level_ok += abs(result.level_dbfs - _truth_level(source, result.carrier_hz)) <= 3.0
-    assert near >= 45
-    assert as_good >= 48
+    assert near >= 48  # the issue's ≥ 95 %
+    assert as_good >= 49
     assert level_ok >= 48
 
 

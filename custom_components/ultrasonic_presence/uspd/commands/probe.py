@@ -52,13 +52,13 @@ def sweep(
     fs = source.sample_rate
     source.set_emission(None, cal.MIN_LEVEL_DBFS)
     quiet = cal._read(source, cal.QUIET_S)
-    psd_freqs, psd = cal._noise_psd(quiet, fs)
+    noise_model = cal._noise_model(quiet, fs)
     rows = []
     for freq in freqs:
         source.set_emission(freq, level_dbfs)
         block = cal._read(source, settle_s + dwell_s)[round(settle_s * fs) :]
         received, stability = cal._carrier_level(block, fs, freq)
-        noise = cal._band_power_dbfs(psd_freqs, psd, freq)
+        noise = cal._band_power_dbfs(noise_model, freq)
         rows.append(
             {
                 "freq_hz": freq,
