@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from .audio.source import AudioBlock, SourceError
 from .detector import Decision, OccupancyDetector
-from .dsp.calibration import CalibrationResult, HealthMonitor
+from .dsp.calibration import CalibrationResult, HealthMonitor, doppler_halfwidth_hz
 from .dsp.chain import DspChain
 from .dsp.features import (
     FEATURE_FLOOR_DB,
@@ -34,7 +34,6 @@ from .dsp.features import (
     ContextWindow,
     FeatureFrames,
 )
-from .dsp.frontend import PASSBAND_HZ
 
 BasebandBlock = npt.NDArray[np.complex128]
 """Complex baseband (n, channels) at the FrontEnd's output rate, as a sensor node sends."""
@@ -163,7 +162,7 @@ class Pipeline:
             if self.calibration is not None:
                 snr_db = carrier_dbfs - self.calibration.noise_dbfs
             else:
-                snr_db = _doppler_band_snr(frames.features[i])
+                snr_db = _doppler_band_snr(frames.features[i], self.chain.frontend.carrier_hz)
             usable = emission_on and bool(frames.carrier_ok[i])
             health = self._health_problem(frames, i)
             if emission_on and not frames.carrier_ok[i]:
@@ -204,7 +203,7 @@ def _frame_slice(frames: FeatureFrames, i: int) -> FeatureFrames:
     )
 
 
-def _doppler_band_snr(frame: npt.NDArray[np.float32]) -> float:
+def _doppler_band_snr(frame: npt.NDArray[np.float32], carrier_hz: float) -> float:
     """Carrier-to-noise ratio over the Doppler band, dB.
 
     The motion plane is a density in dBc/Hz; its median over velocity bins is the
@@ -212,4 +211,4 @@ def _doppler_band_snr(frame: npt.NDArray[np.float32]) -> float:
     """
     density = float(np.median(frame[:, 0]))
     density = max(density, FEATURE_FLOOR_DB)
-    return -(density + 10.0 * float(np.log10(2.0 * PASSBAND_HZ)))
+    return -(density + 10.0 * float(np.log10(2.0 * doppler_halfwidth_hz(carrier_hz))))

@@ -33,7 +33,7 @@ from scipy import ndimage, signal
 
 from ..audio.source import AudioSource
 from .features import FRAME_HOP_S, PLANE_MOTION, V_MAX_MPS, FeatureFrames
-from .frontend import PASSBAND_HZ
+from .frontend import max_carrier_hz
 from .physics import doppler_hz, exposure_limit_db_spl
 
 FloatArray = npt.NDArray[np.float64]
@@ -119,7 +119,7 @@ class CalibrationResult:
 
 def candidate_carriers(sample_rate: int, band: Band) -> list[float]:
     """Carriers to sweep for this card rate and band preference."""
-    top = sample_rate / 2.0 - PASSBAND_HZ - 500.0
+    top = max_carrier_hz(sample_rate, margin_hz=500.0)
 
     def grid(lo: float, hi: float) -> list[float]:
         hi = min(hi, top)

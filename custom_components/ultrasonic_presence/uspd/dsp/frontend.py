@@ -2,9 +2,12 @@
 
 The mic signal around the carrier f0 is mixed to 0 Hz and decimated by an integer D
 so the complex baseband rate is 3.0–4.0 kHz for every supported card rate (44.1 kHz /
-12 = 3675 Hz, 48 / 12 = 96 / 24 = 192 / 48 = 4000 Hz). That keeps ±1.25 kHz of
-Doppler: the ankle of a walking person peaks at ≈4.65 m/s [Boulic 1990], ≈1.2 kHz at
-a 45 kHz carrier (Δf = 2·v·f0/c).
+12 = 3675 Hz, 48 / 12 = 96 / 24 = 192 / 48 = 4000 Hz). The low-pass keeps the Doppler
+band of the fastest limb, Δf = 2·v·f0/c with v = 4.65 m/s (the ankle's peak in walking
+[Boulic 1990]): ±0.49 kHz at 18 kHz, ±1.22 kHz at 45 kHz. Its stop band starts where
+aliases would fold into that band or at 17 kHz, whichever is nearer the carrier, so
+the baseband holds nothing of the audible band (speech) even for 18 kHz carriers —
+the privacy guarantee of a sensor node's stream.
 
 Mixing and decimation are fused: y[n] = e^{-jω t_n} Σ_k (h[k] e^{jωk}) x[t_n - k],
 evaluated only at the decimated instants with one real matrix product over the
@@ -24,8 +27,8 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import as_strided
 from scipy import signal
 
-from .linalg import small_matmul
-from .physics import MAX_CARRIER_HZ, MIN_CARRIER_HZ
+from .linalg import fixed_rows_matmul
+from .physics import MAX_CARRIER_HZ, MIN_CARRIER_HZ, doppler_hz
 
 FloatArray = npt.NDArray[np.float64]
 Float32Array = npt.NDArray[np.float32]
@@ -36,9 +39,15 @@ MAX_SAMPLE_RATE = 192_000
 MAX_CHANNELS = 8
 # Baseband target: at most this rate, via an integer decimation.
 MAX_BASEBAND_RATE = 4_000.0
-# One-sided Doppler band kept by the anti-alias filter, Hz.
-PASSBAND_HZ = 1_250.0
+# Fastest radial velocity whose Doppler the low-pass keeps flat [Boulic 1990], m/s.
+PASSBAND_VELOCITY_MPS = 4.65
+# Everything below this is audible band: ≥ 80 dB down in the baseband.
+AUDIBLE_EDGE_HZ = 17_000.0
+# Narrowest transition band allowed (filter length ∝ 1/width).
+MIN_TRANSITION_HZ = 300.0
 STOPBAND_ATTENUATION_DB = 80.0
+# Kaiser's length formula is approximate: design for a little more than promised.
+DESIGN_MARGIN_DB = 4.0
 # Carrier tracker time constant: follows level/phase changes, ignores Doppler.
 CARRIER_TRACK_TAU_S = 0.2
 
@@ -58,13 +67,38 @@ def baseband_rate(sample_rate: int) -> float:
     return sample_rate / decimation_for(sample_rate)
 
 
+def passband_hz(carrier_hz: float) -> float:
+    """One-sided Doppler band kept flat around `carrier_hz`, Hz."""
+    return doppler_hz(PASSBAND_VELOCITY_MPS, carrier_hz)
+
+
+def stopband_hz(carrier_hz: float, sample_rate: int) -> float:
+    """Offset from the carrier beyond which the low-pass is ≥ 80 dB down, Hz.
+
+    Where aliases would fold into the passband, or the audible edge (17 kHz) if that is
+    nearer — but never closer than MIN_TRANSITION_HZ to the passband (carriers under
+    ≈17.8 kHz, accepted for recordings; calibration and nodes use ≥ 18 kHz).
+    """
+    passband = passband_hz(carrier_hz)
+    alias_edge = baseband_rate(sample_rate) - passband
+    audible_edge = max(carrier_hz - AUDIBLE_EDGE_HZ, passband + MIN_TRANSITION_HZ)
+    return min(alias_edge, audible_edge)
+
+
+def max_carrier_hz(sample_rate: int, margin_hz: float = 0.0) -> float:
+    """Highest carrier whose Doppler band (plus `margin_hz`) stays below Nyquist."""
+    scale = 1.0 + passband_hz(1.0)
+    return min((sample_rate / 2.0 - margin_hz) / scale, MAX_CARRIER_HZ)
+
+
 def check_carrier(carrier_hz: float, sample_rate: int) -> None:
     """ValueError unless the carrier and its Doppler band fit below Nyquist."""
     nyquist = sample_rate / 2.0
-    if carrier_hz + PASSBAND_HZ >= nyquist:
+    passband = passband_hz(carrier_hz)
+    if carrier_hz + passband >= nyquist:
         raise ValueError(
             f"carrier {carrier_hz:.0f} Hz is too close to or above Nyquist "
-            f"({nyquist:.0f} Hz at {sample_rate} Hz): its Doppler band (±{PASSBAND_HZ:.0f} Hz) "
+            f"({nyquist:.0f} Hz at {sample_rate} Hz): its Doppler band (±{passband:.0f} Hz) "
             "would alias; use a lower carrier or a higher sample rate"
         )
     if not MIN_CARRIER_HZ <= carrier_hz <= MAX_CARRIER_HZ:
@@ -73,14 +107,15 @@ def check_carrier(carrier_hz: float, sample_rate: int) -> None:
         )
 
 
-def _lowpass(sample_rate: int, decimation: int) -> FloatArray:
-    """Kaiser low-pass: flat to PASSBAND_HZ, 80 dB down where aliases would land."""
-    out_rate = sample_rate / decimation
-    width = (out_rate - 2 * PASSBAND_HZ) / (sample_rate / 2)
-    numtaps, beta = signal.kaiserord(STOPBAND_ATTENUATION_DB, width)
+def _lowpass(sample_rate: int, decimation: int, carrier_hz: float) -> FloatArray:
+    """Kaiser low-pass: flat to passband_hz, 80 dB down from stopband_hz."""
+    passband = passband_hz(carrier_hz)
+    stopband = stopband_hz(carrier_hz, sample_rate)
+    width = (stopband - passband) / (sample_rate / 2)
+    numtaps, beta = signal.kaiserord(STOPBAND_ATTENUATION_DB + DESIGN_MARGIN_DB, width)
     numtaps = decimation * math.ceil(numtaps / decimation)  # whole polyphase columns
     taps: FloatArray = signal.firwin(
-        numtaps, out_rate / 2, window=("kaiser", beta), fs=sample_rate
+        numtaps, (passband + stopband) / 2, window=("kaiser", beta), fs=sample_rate
     ).astype(np.float64)
     normalised: FloatArray = taps / taps.sum()
     return normalised
@@ -105,7 +140,7 @@ class FrontEnd:
         self.carrier_hz = float(carrier_hz)
         self.channels = channels
         self.output_rate = sample_rate / self.decimation
-        taps = _lowpass(sample_rate, self.decimation)
+        taps = _lowpass(sample_rate, self.decimation, carrier_hz)
         omega = 2.0 * math.pi * carrier_hz / sample_rate
         shifted = 2.0 * taps * np.exp(1j * omega * np.arange(taps.size))  # x2: peak amplitude
         d = self.decimation
@@ -168,7 +203,7 @@ class FrontEnd:
         full[:, : p_count - 1] = self._history
         for channel in range(self.channels):
             blocks = data[channel, : n * d].reshape(n, d)
-            small_matmul(blocks, self._poly, out=full[channel, p_count - 1 :])
+            fixed_rows_matmul(blocks, self._poly, out=full[channel, p_count - 1 :])
         self._history = full[:, n:].copy()
         # y[i] = Σ_p full[i + P-1-p, p]: one strided (diagonal) view of the complex products.
         products = full.view(np.complex128)  # (channels, P-1+n, P)

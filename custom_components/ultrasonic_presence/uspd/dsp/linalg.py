@@ -1,8 +1,15 @@
-"""Matrix products that stay single-threaded.
+"""Matrix products that stay single-threaded and do not depend on how a stream is cut.
 
 OpenBLAS multithreads a GEMM above ≈2.6e5 multiply-adds; on a 2-core Pi its spinning
 worker threads then starve the rest of Home Assistant (and, measured here, slow this
-chain 10×). Products are split into row chunks below that size.
+chain 10×). Products are kept below that size.
+
+BLAS also picks its kernel (and so its rounding) by the matrix shape, so a row's result
+can differ in the last bit with the number of rows multiplied alongside it. In a
+streaming chain that makes output depend on how audio was chunked, and adaptive stages
+downstream (the music canceller's per-bin gates) can turn a 1e-16 difference into a
+different decision. `fixed_rows_matmul` always multiplies exactly FIXED_ROWS rows, so
+each row's result is bit-identical however the stream was cut.
 """
 
 from __future__ import annotations
@@ -15,16 +22,21 @@ import numpy.typing as npt
 SINGLE_THREAD_GEMM = 196_608  # OpenBLAS goes multithreaded above M·N·K = 65536·4
 
 
-def small_matmul[T: np.generic](
-    a: npt.NDArray[T], b: npt.NDArray[Any], out: npt.NDArray[T] | None = None
+FIXED_ROWS = 64
+
+
+def fixed_rows_matmul[T: np.generic](
+    a: npt.NDArray[T], b: npt.NDArray[Any], out: npt.NDArray[T]
 ) -> npt.NDArray[T]:
-    """a @ b (2-D) in row chunks small enough that BLAS stays single-threaded."""
-    rows = max(1, SINGLE_THREAD_GEMM // max(1, b.shape[0] * b.shape[1]))
-    if out is None:
-        if a.shape[0] <= rows:
-            result: npt.NDArray[T] = a @ b
-            return result
-        out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-    for start in range(0, a.shape[0], rows):
-        np.matmul(a[start : start + rows], b, out=out[start : start + rows])
+    """out = a @ b computed in products of exactly FIXED_ROWS rows (tail zero-padded)."""
+    if FIXED_ROWS * b.shape[0] * b.shape[1] > SINGLE_THREAD_GEMM:
+        raise ValueError("matrix too large for single-threaded fixed-row products")
+    rows = a.shape[0]
+    whole = rows - rows % FIXED_ROWS
+    for start in range(0, whole, FIXED_ROWS):
+        np.matmul(a[start : start + FIXED_ROWS], b, out=out[start : start + FIXED_ROWS])
+    if whole < rows:
+        scratch = np.zeros((FIXED_ROWS, a.shape[1]), dtype=a.dtype)
+        scratch[: rows - whole] = a[whole:]
+        out[whole:] = (scratch @ b)[: rows - whole]
     return out
