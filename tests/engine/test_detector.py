@@ -131,3 +131,18 @@ def test_hold_keeps_state_and_restarts_hold_timer() -> None:
     assert after.index(False) * HOP == pytest.approx(opts.hold_time_s, abs=2 * HOP)
     empty = OccupancyDetector(opts)
     assert not empty.hold(0.0, "emission off").occupied
+
+
+def test_warming_up_cannot_turn_on_but_keeps_occupied() -> None:
+    """Start-up evidence (context filling, canceller learning) never declares presence;
+    an occupied room stays occupied through a warm-up (carrier came back)."""
+    det = OccupancyDetector()
+    decisions = [
+        det.update(i * HOP, probs(MotionClass.HUMAN_MAJOR), warming_up=True) for i in range(20)
+    ]
+    assert not any(d.occupied for d in decisions)
+    assert decisions[-1].reason == "warming up"
+    assert det.update(1.0, probs(MotionClass.HUMAN_MAJOR)).occupied is False  # 1 of 3
+    assert det.update(1.05, probs(MotionClass.HUMAN_MAJOR)).occupied
+    held = det.update(1.1, probs(MotionClass.HUMAN_MINOR), warming_up=True)
+    assert held.occupied and held.reason != "warming up"

@@ -13,6 +13,10 @@ Why this shape (after the Echo article, ../shared/reference/amazon-echo-uspd.md)
   been confirmed for `confirm_before_pause_s`, emission pauses for `emission_pause_s`
   with the state held, then resumes to re-check; the hold timer restarts at resume, so a
   room left during the pause clears `hold_time_s` after emission comes back.
+- **Warm-up**: right after the stream starts (or the carrier returns) the context
+  window and the music canceller are still filling; the pipeline marks those frames
+  `warming_up` and they cannot turn an empty room occupied (music at start-up otherwise
+  reads as motion).
 Every decision carries a reason string and levels for diagnostics.
 """
 
@@ -123,8 +127,15 @@ class OccupancyDetector:
             self._last_motion_t = max(self._last_motion_t, t)
         return self._decision(t, "paused", reason)
 
-    def update(self, t: float, probabilities: npt.NDArray[np.floating]) -> Decision:
-        """Advance to time `t` (seconds) with this frame's class probabilities."""
+    def update(
+        self, t: float, probabilities: npt.NDArray[np.floating], *, warming_up: bool = False
+    ) -> Decision:
+        """Advance to time `t` (seconds) with this frame's class probabilities.
+
+        `warming_up`: the evidence is not yet trustworthy (stream start: context window
+        and music canceller still filling); motion keeps an occupied room occupied but
+        cannot turn an empty one occupied.
+        """
         opts = self.options
         if not self._emission_wanted(t):
             # Emission paused: no evidence; hold the state, restart hold at resume.
@@ -138,8 +149,10 @@ class OccupancyDetector:
         frame_class = CLASS_NAMES[int(np.argmax(p))]
         sensitive = self._occupied or t <= self._sensitive_until
 
-        self._recent_major.append(p_major >= opts.major_threshold)
-        self._recent_minor.append(sensitive and p_human >= opts.minor_threshold)
+        # Warm-up frames are no evidence for an empty room, not even towards 2 of 3.
+        trusted = self._occupied or not warming_up
+        self._recent_major.append(trusted and p_major >= opts.major_threshold)
+        self._recent_minor.append(trusted and sensitive and p_human >= opts.minor_threshold)
         major = sum(self._recent_major) >= 2
         minor = sum(self._recent_minor) >= 2
 
@@ -165,6 +178,8 @@ class OccupancyDetector:
             reason = f"no motion for {opts.hold_time_s:g} s"
         elif self._occupied:
             reason = f"holding ({t - self._last_motion_t:.1f} s since motion)"
+        elif warming_up:
+            reason = "warming up"
         else:
             reason = "no motion"
 

@@ -40,6 +40,11 @@ BasebandBlock = npt.NDArray[np.complex128]
 
 CARRIER_LOST_S = 5.0
 """Seconds without a received carrier (while emitting) before the source is declared broken."""
+WARMUP_S = 2.0
+"""After the stream starts or the carrier returns, an empty room is not declared occupied
+for this long: the 1.2 s context window must fill with settled frames (0.3 s settling)
+and the music canceller make its first steering fits (0.5 s apart); before that, music
+sidebands and start-up transients look like motion. Frames are still scored and reported."""
 FEATURE_HISTORY_S = 60.0
 """Feature frames kept for `capture_clip` (features only, never audio)."""
 
@@ -104,6 +109,7 @@ class Pipeline:
         self.t0 = t0
         self._frames = 0
         self._no_carrier_frames = 0
+        self._usable_frames = 0  # consecutive frames with evidence (warm-up counter)
         self._history: deque[npt.NDArray[np.float32]] = deque(
             maxlen=round(FEATURE_HISTORY_S / FRAME_HOP_S)
         )
@@ -176,9 +182,11 @@ class Pipeline:
             else:
                 self._no_carrier_frames = 0
             probabilities: npt.NDArray[np.float32] | None = None
+            self._usable_frames = self._usable_frames + 1 if usable else 0
             if usable:
                 probabilities = self.scorer.score(context, frames, i)
-                decision = self.detector.update(t, probabilities)
+                warming_up = self._usable_frames * FRAME_HOP_S < WARMUP_S
+                decision = self.detector.update(t, probabilities, warming_up=warming_up)
             else:
                 reason = "emission off" if not emission_on else "no carrier received"
                 decision = self.detector.hold(t, reason)

@@ -1,0 +1,110 @@
+"""`uspd bench` scoring against ground truth, and its calibrated, varied scenes."""
+
+from __future__ import annotations
+
+import pytest
+
+from uspd import bench
+from uspd.sim import Scenario
+from uspd.sim.people import SeatedPerson, WalkingPerson
+from uspd.sim.truth import TruthFrame
+
+
+def _truth(door_t: float, range_t: float, end_t: float = 20.0) -> list[TruthFrame]:
+    """A walker appearing at `door_t` 6 m away, within 4 m from `range_t`."""
+    frames = []
+    for i in range(round(end_t / 0.05)):
+        t = i * 0.05
+        present = t >= door_t
+        distance = None if not present else (6.0 if t < range_t else 3.0)
+        frames.append(
+            TruthFrame(
+                t=t,
+                present=present,
+                motion="major" if present else "none",
+                distance_m=distance,
+                interferers=frozenset(),
+                pet=False,
+            )
+        )
+    return frames
+
+
+def _scene(group: str) -> bench.BenchScene:
+    return bench.BenchScene(group, "walk", Scenario(duration_s=20.0))
+
+
+def _decisions(on_t: float | None, false_on: float | None = None) -> list[tuple[float, bool]]:
+    out = []
+    for i in range(400):
+        t = i * 0.05
+        occupied = (on_t is not None and t >= on_t) or (
+            false_on is not None and false_on <= t < false_on + 1.0
+        )
+        out.append((t, occupied))
+    return out
+
+
+def test_latency_counts_from_entering_the_range() -> None:
+    """Door at 5 s (6 m away), within 4 m at 8 s, occupied at 8.5 s: 0.5 s latency."""
+    outcome = bench._score(_scene("walk"), _decisions(8.5), _truth(5.0, 8.0))
+    assert outcome.detected
+    assert outcome.latency_s == pytest.approx(0.5)
+    assert outcome.distance_m == pytest.approx(3.0)
+    assert outcome.false_alarms == 0
+
+
+def test_missed_and_false_alarm_before_the_door() -> None:
+    late = bench._score(_scene("walk"), _decisions(12.5), _truth(5.0, 8.0))
+    assert not late.detected  # 4.5 s after entering the range
+    early = bench._score(_scene("walk"), _decisions(None, false_on=2.0), _truth(5.0, 8.0))
+    assert early.false_alarms == 1
+    assert not early.detected
+
+
+def test_empty_scene_counts_every_onset() -> None:
+    decisions = [(i * 0.05, 100 <= i < 120 or 200 <= i < 210) for i in range(400)]
+    outcome = bench._score(bench.BenchScene("empty", "floor_fan", Scenario()), decisions, [])
+    assert outcome.false_alarms == 2
+
+
+def test_seated_scenes_differ_and_are_calibrated() -> None:
+    """Each seed gives its own room and walk; calibration sets carrier and level."""
+    a, b = (bench._walk_sit_leave(bench.BENCH_SEED_BASE + 200_000 + i) for i in range(2))
+    assert a.room != b.room
+    for sc in (a, b):
+        walker, sitter, leaver = sc.actors[:3]
+        assert isinstance(walker, WalkingPerson) and not walker.leaves
+        assert isinstance(sitter, SeatedPerson) and sitter.position == walker.path[-1]
+        assert isinstance(leaver, WalkingPerson) and leaver.path[-1] == walker.path[0]
+    tuned = bench.calibrated(a)
+    assert tuned.actors == a.actors
+    assert (tuned.carrier_hz, tuned.level_dbfs) != (a.carrier_hz, a.level_dbfs)
+    assert 18_000 <= tuned.carrier_hz <= 45_000
+    assert -60.0 <= tuned.level_dbfs <= -6.0
+
+
+def test_pipeline_warms_up_before_declaring_presence() -> None:
+    """Music from the first second (a bench scene whose untrained canceller once turned
+    the room occupied at 0.6 s): the first WARMUP_S after the carrier appears are scored
+    and reported but cannot declare presence."""
+    from uspd.pipeline import WARMUP_S, Pipeline
+    from uspd.sim.library import random_scenario
+    from uspd.sim.source import SimulatedSource
+
+    sc = random_scenario("music", 7_005_000, duration_s=4.0, sample_rate=96_000, n_mics=4)
+    sc = sc.replace(carrier_hz=18_000.0, level_dbfs=-9.5)
+    source = SimulatedSource(sc)
+    audio = source.read(4 * 96_000)
+    pipeline = Pipeline(96_000, 4, 18_000.0)
+    results = [
+        r for s in range(0, len(audio), 4_800) for r in pipeline.process(audio[s : s + 4_800])
+    ]
+    scored = [r for r in results if r.probabilities is not None]
+    first = scored[0].decision.t
+    early = [r for r in scored if r.decision.t < first + WARMUP_S - 0.06]
+    assert len(early) >= 35
+    assert all(r.decision.reason == "warming up" and not r.decision.occupied for r in early)
+    assert not any(
+        r.decision.reason == "warming up" for r in scored if r.decision.t > first + WARMUP_S
+    )
