@@ -201,9 +201,9 @@ class FrontEnd:
         # Polyphase products written straight after the previous block's last P-1 rows.
         full = np.empty((self.channels, p_count - 1 + n, 2 * p_count))
         full[:, : p_count - 1] = self._history
-        for channel in range(self.channels):
-            blocks = data[channel, : n * d].reshape(n, d)
-            fixed_rows_matmul(blocks, self._poly, out=full[channel, p_count - 1 :])
+        stacked = np.empty((self.channels * n, 2 * p_count))
+        fixed_rows_matmul(data[:, : n * d].reshape(self.channels * n, d), self._poly, stacked)
+        full[:, p_count - 1 :] = stacked.reshape(self.channels, n, 2 * p_count)
         self._history = full[:, n:].copy()
         # y[i] = Σ_p full[i + P-1-p, p]: one strided (diagonal) view of the complex products.
         products = full.view(np.complex128)  # (channels, P-1+n, P)

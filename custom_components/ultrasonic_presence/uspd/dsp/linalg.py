@@ -8,7 +8,7 @@ BLAS also picks its kernel (and so its rounding) by the matrix shape, so a row's
 can differ in the last bit with the number of rows multiplied alongside it. In a
 streaming chain that makes output depend on how audio was chunked, and adaptive stages
 downstream (the music canceller's per-bin gates) can turn a 1e-16 difference into a
-different decision. `fixed_rows_matmul` always multiplies exactly FIXED_ROWS rows, so
+different decision. `fixed_rows_matmul` always multiplies the same number of rows, so
 each row's result is bit-identical however the stream was cut.
 """
 
@@ -22,21 +22,26 @@ import numpy.typing as npt
 SINGLE_THREAD_GEMM = 196_608  # OpenBLAS goes multithreaded above M·N·K = 65536·4
 
 
-FIXED_ROWS = 64
+def fixed_rows(inner: int, columns: int) -> int:
+    """Rows per product for a (·, inner) @ (inner, columns) stream: the largest power of
+    two keeping each product single-threaded (a function of the matrix shape only)."""
+    rows = 8
+    while 2 * rows * inner * columns <= SINGLE_THREAD_GEMM:
+        rows *= 2
+    return rows
 
 
 def fixed_rows_matmul[T: np.generic](
     a: npt.NDArray[T], b: npt.NDArray[Any], out: npt.NDArray[T]
 ) -> npt.NDArray[T]:
-    """out = a @ b computed in products of exactly FIXED_ROWS rows (tail zero-padded)."""
-    if FIXED_ROWS * b.shape[0] * b.shape[1] > SINGLE_THREAD_GEMM:
-        raise ValueError("matrix too large for single-threaded fixed-row products")
+    """out = a @ b computed in products of exactly `fixed_rows` rows (tail zero-padded)."""
+    size = fixed_rows(b.shape[0], b.shape[1])
     rows = a.shape[0]
-    whole = rows - rows % FIXED_ROWS
-    for start in range(0, whole, FIXED_ROWS):
-        np.matmul(a[start : start + FIXED_ROWS], b, out=out[start : start + FIXED_ROWS])
+    whole = rows - rows % size
+    for start in range(0, whole, size):
+        np.matmul(a[start : start + size], b, out=out[start : start + size])
     if whole < rows:
-        scratch = np.zeros((FIXED_ROWS, a.shape[1]), dtype=a.dtype)
+        scratch = np.zeros((size, a.shape[1]), dtype=a.dtype)
         scratch[: rows - whole] = a[whole:]
         out[whole:] = (scratch @ b)[: rows - whole]
     return out

@@ -167,7 +167,15 @@ class Classifier:
     def predict(self, features: npt.ArrayLike) -> F32:
         """Class probabilities (float32, sums to 1) for one window, or (N, n_classes)."""
         x, single = self._batch(features)
-        q = self._backend.invoke(self.quantize(x)).reshape(len(x), -1)
+        result = self.predict_quantized(self.quantize(x))
+        return result[0] if single else result
+
+    def predict_quantized(self, q_input: Int8Array) -> F32:
+        """Probabilities (N, n_classes) for int8 inputs (N, *input_shape) from `quantize`.
+
+        For streaming callers that quantize each frame once (see scoring.ModelScorer).
+        """
+        q = self._backend.invoke(q_input).reshape(len(q_input), -1)
         values = (q.astype(np.float32) - np.float32(self.output_zero_point)) * np.float32(
             self.output_scale
         )
@@ -176,7 +184,7 @@ class Classifier:
         else:
             probs = np.exp(values - values.max(axis=1, keepdims=True))
         result: F32 = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
-        return result[0] if single else result
+        return result
 
 
 def load_classifier(
