@@ -108,3 +108,9 @@ def test_pipeline_warms_up_before_declaring_presence() -> None:
     assert not any(
         r.decision.reason == "warming up" for r in scored if r.decision.t > first + WARMUP_S
     )
+
+
+def test_false_alarm_upper_bound() -> None:
+    """0 alarms in 30 h bounds the rate at ≈ 0.1/h (the product target needs that much)."""
+    assert bench._poisson_upper95(0, 30.0) == pytest.approx(0.0999, abs=1e-3)
+    assert bench._poisson_upper95(4, 0.3) > 4 / 0.3

@@ -268,6 +268,7 @@ def _aggregate(outcomes: list[SceneOutcome]) -> dict[str, Any]:
     return {
         "false_alarms": fa,
         "false_alarms_per_hour_without_pets": alarms / hours if hours else math.nan,
+        "false_alarms_per_hour_upper95": _poisson_upper95(alarms, hours),
         "empty_hours": round(hours, 3),
         "detection_by_distance": by_distance,
         "detection_by_kind": by_kind,
@@ -278,6 +279,14 @@ def _aggregate(outcomes: list[SceneOutcome]) -> dict[str, Any]:
         "clear_beyond_hold_s_max": max(clears) if clears else math.nan,
         "false_alarms_during_walk_scenes": sum(o.false_alarms for o in walks),
     }
+
+
+def _poisson_upper95(events: int, hours: float) -> float:
+    """One-sided 95 % upper bound on a Poisson rate (events/h): with 0 events in T hours
+    it is ≈ 3/T, so a claim of ≤ 0.1/h needs ≈ 30 h of empty rooms without an alarm."""
+    from scipy.stats import chi2
+
+    return float(chi2.ppf(0.95, 2 * events + 2) / 2.0 / hours) if hours else math.nan
 
 
 def _rate(outcomes: list[SceneOutcome]) -> dict[str, Any]:
@@ -371,6 +380,7 @@ def table(report: Report) -> Iterator[str]:
     for kind in EMPTY_KINDS:
         yield row(f"false alarms/h: {kind}", "false_alarms", kind, "per_hour")
     yield row("false alarms/h: all (no pets)", "false_alarms_per_hour_without_pets")
+    yield row("  95 % upper bound", "false_alarms_per_hour_upper95")
     for label in first["detection_by_distance"]:
         yield row(f"walk-in detected: {label}", "detection_by_distance", label, fraction=True)
     for kind in first["detection_by_kind"]:
