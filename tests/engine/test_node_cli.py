@@ -9,6 +9,7 @@ import pytest
 
 from uspd import cli
 from uspd.node import announce
+from uspd.node.keys import generate_key, node_id
 from uspd.node.protocol import decode_key
 
 
@@ -56,15 +57,18 @@ def test_announcement(monkeypatch: pytest.MonkeyPatch) -> None:
     import zeroconf
 
     monkeypatch.setattr(zeroconf, "Zeroconf", FakeZeroconf)
-    props = announce.service_properties("kitchen", 96000, 4, "0.1.0")
+    key = generate_key()
+    props = announce.service_properties("kitchen", 96000, 4, "0.1.0", node_id=node_id(key))
     ann = announce.Announcer("kitchen", 47621, props, "127.0.0.1")
     [info] = FakeZeroconf.registered
     assert info.type == "_uspd._tcp.local." == announce.SERVICE_TYPE
     assert info.name == "kitchen._uspd._tcp.local."
     assert info.port == 47621
     assert info.decoded_properties == {
-        "name": "kitchen", "version": "0.1.0", "protocol": "1", "sample_rate": "96000", "mics": "4"
+        "id": node_id(key), "name": "kitchen", "version": "0.1.0", "protocol": "1",
+        "sample_rate": "96000", "mics": "4",
     }  # fmt: skip
+    assert all(key not in value for value in info.decoded_properties.values())
     assert info.parsed_addresses() == ["127.0.0.1"]
     ann.close()
     assert FakeZeroconf.registered == []

@@ -8,6 +8,7 @@ works.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
@@ -15,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
+from ..node.keys import node_id
 from .source import AudioSource, SourceError
 
 SourceKind = Literal["simulated", "soundcard", "node"]
@@ -35,8 +37,17 @@ class SourceSpec:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def unique_id(self) -> str:
-        """Stable id of the physical sensor (never contains secrets such as a node key)."""
+        """Stable id of the physical sensor (never contains secrets such as a node key).
+
+        A node is named by its key (`node_unique_id` of `uspd.node.keys.node_id`, what
+        it announces), so it keeps its id when it moves to another address; without a
+        usable key (a discovered node before the user entered it) by host:port.
+        """
         if self.kind == "node":
+            key = self.params.get("key")
+            if key:
+                with contextlib.suppress(ValueError):
+                    return node_unique_id(node_id(str(key)))
             ident = f"{self.params.get('host')}:{self.params.get('port')}"
         elif self.kind == "soundcard":
             ident = f"{self.params.get('input_device')}|{self.params.get('output_device')}"
@@ -58,6 +69,11 @@ class SourceSpec:
         if kind not in ("simulated", "soundcard", "node"):
             raise ValueError(f"unknown source kind {kind!r}")
         return cls(kind=kind, params=dict(data.get("params", {})))
+
+
+def node_unique_id(ident: str) -> str:
+    """The unique id of the node whose `uspd.node.keys.node_id` is `ident`."""
+    return f"node-{ident}"
 
 
 def _open_simulated(spec: SourceSpec) -> AudioSource:

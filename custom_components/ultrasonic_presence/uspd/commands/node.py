@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM."""
     from .. import __version__
     from ..audio.source import AudioSource, SourceError
-    from ..node.protocol import load_or_create_key
+    from ..node.keys import load_or_create_key, node_id
     from ..node.server import NodeServer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -102,10 +102,11 @@ def run(args: argparse.Namespace) -> int:
         name=name,
         state_file=key_file.with_name(key_file.stem + ".state.json"),
     )
-    print(f"uspd node {name} listening on {server.host}:{server.port}", flush=True)
+    ident = node_id(key)
+    print(f"uspd node {name} (id {ident}) listening on {server.host}:{server.port}", flush=True)
     announcer = None
     if not args.no_zeroconf:
-        announcer = _announce(server, name, factory, __version__)
+        announcer = _announce(server, name, ident, factory, __version__)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _announce(server: Any, name: str, factory: Any, version: str) -> Any:
+def _announce(server: Any, name: str, ident: str, factory: Any, version: str) -> Any:
     """mDNS announcement; a missing zeroconf package only costs discovery."""
     try:
         from ..node.announce import Announcer, service_properties
@@ -129,7 +130,9 @@ def _announce(server: Any, name: str, factory: Any, version: str) -> Any:
         return None
     source = factory()
     try:
-        props = service_properties(name, source.sample_rate, source.channels, version)
+        props = service_properties(
+            name, source.sample_rate, source.channels, version, node_id=ident
+        )
     finally:
         source.close()
     try:

@@ -1,9 +1,10 @@
 """Zeroconf announcement of a node (`_uspd._tcp.local.`) for Home Assistant discovery.
 
-The TXT record carries only public facts (name, version, rate, mics, protocol); the key
-never leaves the node except through the user. Home Assistant's zeroconf integration
-matches the service type in manifest.json and starts the config flow, which asks for
-(or confirms) the key.
+The TXT record carries only public facts (name, version, rate, mics, protocol, and the
+node id derived one-way from the key, `keys.node_id`); the key never leaves the node
+except through the user. Home Assistant's zeroconf integration matches the service type
+in manifest.json and starts the config flow, which asks for (or confirms) the key, or,
+for a node it knows by its id, updates the entry's address.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ _LOGGER = logging.getLogger(__name__)
 SERVICE_TYPE = "_uspd._tcp.local."
 
 
-def service_properties(name: str, sample_rate: int, channels: int, version: str) -> dict[str, str]:
-    """TXT properties of a node's service."""
+def service_properties(
+    name: str, sample_rate: int, channels: int, version: str, *, node_id: str
+) -> dict[str, str]:
+    """TXT properties of a node's service; `node_id` is `keys.node_id` of its key."""
     return {
+        "id": node_id,
         "name": name,
         "version": version,
         "protocol": str(VERSION),

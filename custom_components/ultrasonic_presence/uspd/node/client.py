@@ -30,6 +30,7 @@ from ..dsp.calibration import CalibrationError, CalibrationResult
 from ..dsp.frontend import baseband_rate
 from . import protocol as p
 from .codec import decode_baseband
+from .keys import decode_key
 
 ComplexArray = npt.NDArray[np.complex128]
 DEFAULT_PORT = 47_621
@@ -58,7 +59,7 @@ class NodeClient:
     ) -> None:
         """Connect and authenticate; SourceError(code) when that fails."""
         try:
-            psk = p.decode_key(key)
+            psk = decode_key(key)
         except ValueError as err:
             raise SourceError(f"sensor node key: {err}", "auth_failed") from err
         self.host, self.port = host, int(port)

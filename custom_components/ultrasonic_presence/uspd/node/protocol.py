@@ -17,19 +17,17 @@ MAX_FRAME (Noise's 65535-byte message limit) and every read has a deadline.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import os
-import secrets
 import socket
 import struct
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from noise.connection import NoiseConnection
+
+# The key helpers moved to .keys (no noiseprotocol needed); still importable from here.
+from .keys import KEY_BYTES, decode_key, generate_key, load_or_create_key  # noqa: F401
 
 PROTOCOL_NAME = b"Noise_NNpsk0_25519_ChaChaPoly_SHA256"
 PROLOGUE = b"uspd/1"
@@ -38,7 +36,6 @@ VERSION = 1
 HEADER = struct.Struct(">4sBBIQ")
 MAX_FRAME = 65535
 """Largest frame body (Noise's message limit, including the 16-byte tag)."""
-KEY_BYTES = 32
 HANDSHAKE_TIMEOUT_S = 5.0
 
 # Frame types. 1-15: cleartext (handshake); 16+: encrypted.
@@ -109,44 +106,6 @@ def parse_header(data: bytes) -> Header:
     if length > MAX_FRAME:
         raise ProtocolError(f"frame of {length} bytes exceeds the {MAX_FRAME}-byte limit")
     return Header(ftype, length, seq)
-
-
-# ------------------------------------------------------------------------- keys
-def generate_key() -> str:
-    """A new pre-shared key, base64 text (what the user copies into Home Assistant)."""
-    return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
-
-
-def decode_key(text: str) -> bytes:
-    """32 key bytes from base64 (standard or URL-safe) or hex; ValueError otherwise."""
-    cleaned = "".join(text.split())
-    raw: bytes | None = None
-    if len(cleaned) == 2 * KEY_BYTES:
-        with contextlib.suppress(ValueError):
-            raw = bytes.fromhex(cleaned)
-    if raw is None:
-        try:
-            raw = base64.b64decode(cleaned.replace("-", "+").replace("_", "/"), validate=True)
-        except (binascii.Error, ValueError) as err:
-            raise ValueError("the node key is not valid base64") from err
-    if len(raw) != KEY_BYTES:
-        raise ValueError(f"the node key must be {KEY_BYTES} bytes, got {len(raw)}")
-    return raw
-
-
-def load_or_create_key(path: Path) -> tuple[str, bool]:
-    """The key stored at `path` (created with 0600 permissions if missing); (key, created)."""
-    if path.exists():
-        text = path.read_text(encoding="ascii").strip()
-        decode_key(text)
-        return text, False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = generate_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(key + "\n")
-    path.chmod(0o600)
-    return key, True
 
 
 # ---------------------------------------------------------------------- transport

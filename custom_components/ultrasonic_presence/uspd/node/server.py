@@ -33,6 +33,7 @@ from ..dsp.calibration import Band, CalibrationError, calibrate
 from ..dsp.frontend import FrontEnd, baseband_rate, check_carrier
 from . import protocol as p
 from .codec import encode_baseband
+from .keys import decode_key
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class NodeServer:
         """`state_file` keeps the last carrier across node restarts: a client whose
         emission starts switched off still gets baseband at the calibrated carrier."""
         self._factory = source_factory
-        self._psk = p.decode_key(key)
+        self._psk = decode_key(key)
         self.name = name
         self.idle_timeout = idle_timeout
         self.stats = NodeStats()
