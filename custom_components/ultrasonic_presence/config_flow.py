@@ -8,11 +8,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Mapping
+from ipaddress import ip_address
 from typing import Any, override
 
 import probatio
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
+    ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
@@ -68,10 +70,10 @@ from .const import (
     ZEROCONF_TYPE,
 )
 from .coordinator import UltrasonicPresenceConfigEntry
-from .uspd.audio.factory import SourceSpec, available_kinds
+from .uspd.audio.factory import SourceSpec, available_kinds, node_unique_id
 from .uspd.audio.source import SourceError
 from .uspd.dsp.calibration import CalibrationError, CalibrationResult
-from .uspd.node.protocol import decode_key
+from .uspd.node.keys import decode_key, is_node_id, node_id
 from .uspd.runner import RunnerOptions, check_hardware, run_calibration
 
 
@@ -245,6 +247,44 @@ def _key_errors(key: str) -> dict[str, str]:
     return {}
 
 
+def _node_id_errors(key: str, announced: str) -> dict[str, str]:
+    """Form errors for a (well-formed) key that is not the discovered node's."""
+    if announced and node_id(key) != announced:
+        return {CONF_KEY: "wrong_node_key"}
+    return {}
+
+
+def _entry_spec(entry: ConfigEntry) -> SourceSpec | None:
+    """The entry's source (None for an ignored discovery, which has no data)."""
+    try:
+        return SourceSpec.from_dict(entry.data[CONF_SOURCE])
+    except KeyError, ValueError:
+        return None
+
+
+def _address_updates(
+    entry: ConfigEntry | None, discovery_info: ZeroconfServiceInfo, port: int
+) -> dict[str, Any] | None:
+    """Entry data that moves a configured node to the address it was discovered at.
+
+    The entry keeps its host when that is still one of the node's announced addresses
+    (a node on several networks announces them all) or a name rather than an address
+    (it follows the node by itself); the port is always the announced one.
+    """
+    spec = None if entry is None else _entry_spec(entry)
+    if spec is None or spec.kind != SOURCE_NODE:
+        return None
+    host = str(spec.params.get(CONF_HOST, ""))
+    try:
+        current = ip_address(host)
+    except ValueError:
+        current = None
+    if current is not None and current not in discovery_info.ip_addresses:
+        host = discovery_info.host
+    moved = SourceSpec(kind=SOURCE_NODE, params={**spec.params, CONF_HOST: host, CONF_PORT: port})
+    return {CONF_SOURCE: moved.to_dict()}
+
+
 def _format_calibration(calibration: CalibrationResult) -> dict[str, str]:
     return {
         "carrier": f"{calibration.carrier_hz / 1000:.1f}",
@@ -258,6 +298,8 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up one ultrasonic sensor (a source + its calibration) per entry."""
 
     VERSION = 1
+    # 1.2: a node's unique id comes from its key (uspd.node.keys.node_id), not its address.
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Start with nothing chosen."""
@@ -383,12 +425,23 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         host = discovery_info.host
         port = discovery_info.port or DEFAULT_NODE_PORT
-        probe = SourceSpec(
-            kind=SOURCE_NODE, params={CONF_HOST: host, CONF_PORT: port, CONF_KEY: ""}
-        )
-        await self.async_set_unique_id(probe.unique_id())
-        self._abort_if_unique_id_configured()
-        self._discovered = {"name": name, CONF_HOST: host, CONF_PORT: port}
+        ident = str(discovery_info.properties.get("id") or "")
+        if is_node_id(ident):
+            # Known by its key-derived id: a configured node follows the node to its new
+            # address (the entry reloads) and the discovery ends as already_configured.
+            entry = await self.async_set_unique_id(node_unique_id(ident))
+            self._abort_if_unique_id_configured(
+                updates=_address_updates(entry, discovery_info, port)
+            )
+        else:
+            # A node from before the id was announced: known by its address only.
+            ident = ""
+            probe = SourceSpec(kind=SOURCE_NODE, params={CONF_HOST: host, CONF_PORT: port})
+            await self.async_set_unique_id(probe.unique_id())
+            self._abort_if_unique_id_configured()
+            if self._node_entry_at(host, port):
+                return self.async_abort(reason="already_configured")
+        self._discovered = {"name": name, "id": ident, CONF_HOST: host, CONF_PORT: port}
         self.context["title_placeholders"] = {"name": name}
         return await self.async_step_zeroconf_confirm()
 
@@ -405,8 +458,10 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
                 params={CONF_HOST: info[CONF_HOST], CONF_PORT: info[CONF_PORT], CONF_KEY: key},
             )
             title = f"Sensor node {info['name']}"
-            if not (errors := _key_errors(key)) and not (
-                errors := await self._async_try_source(spec, "zeroconf_confirm", title)
+            if (
+                not (errors := _key_errors(key))
+                and not (errors := _node_id_errors(key, info["id"]))
+                and not (errors := await self._async_try_source(spec, "zeroconf_confirm", title))
             ):
                 return await self.async_step_calibrate()
         return self.async_show_form(
@@ -426,9 +481,8 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
         unique_id = spec.unique_id()
         if self.source == SOURCE_RECONFIGURE:
             entry = self._get_reconfigure_entry()
-            for other in self._async_current_entries(include_ignore=False):
-                if other.entry_id != entry.entry_id and other.unique_id == unique_id:
-                    return {"base": "already_configured"}
+            if errors := self._unique_id_taken(unique_id, entry):
+                return errors
             if spec.kind != SOURCE_SIMULATED:
                 await self._async_release_device(entry)
         else:
@@ -542,7 +596,11 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             key = user_input[CONF_KEY].strip()
             spec = SourceSpec(kind=current.kind, params={**current.params, CONF_KEY: key})
-            if not (errors := _key_errors(key)):
+            # A new key is a new node id: the entry takes it, unless another entry has it.
+            unique_id = spec.unique_id()
+            if not (errors := _key_errors(key)) and not (
+                errors := self._unique_id_taken(unique_id, entry)
+            ):
                 try:
                     await self.hass.async_add_executor_job(check_hardware, spec)
                 except SourceError as err:
@@ -552,7 +610,7 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
                     errors["base"] = "unknown"
                 else:
                     return self.async_update_reload_and_abort(
-                        entry, data_updates={CONF_SOURCE: spec.to_dict()}
+                        entry, unique_id=unique_id, data_updates={CONF_SOURCE: spec.to_dict()}
                     )
         return self.async_show_form(
             step_id="reauth_confirm",
@@ -561,6 +619,25 @@ class UltrasonicPresenceConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     # -- helpers ----------------------------------------------------------------------
+
+    def _unique_id_taken(self, unique_id: str, entry: ConfigEntry) -> dict[str, str]:
+        """Form errors when another entry than `entry` has this unique id."""
+        for other in self._async_current_entries(include_ignore=False):
+            if other.entry_id != entry.entry_id and other.unique_id == unique_id:
+                return {"base": "already_configured"}
+        return {}
+
+    def _node_entry_at(self, host: str, port: int) -> bool:
+        """True when an entry's node is at this address (for nodes announcing no id)."""
+        for entry in self._async_current_entries(include_ignore=False):
+            spec = _entry_spec(entry)
+            if (
+                spec is not None
+                and spec.kind == SOURCE_NODE
+                and (spec.params.get(CONF_HOST), spec.params.get(CONF_PORT)) == (host, port)
+            ):
+                return True
+        return False
 
     def _pop_errors(self) -> dict[str, str]:
         errors, self._errors = self._errors, {}

@@ -258,6 +258,7 @@ def mock_config_entry() -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title="Simulated room",
+        minor_version=2,
         unique_id=SIM_SPEC.unique_id(),
         data={CONF_SOURCE: SIM_SPEC.to_dict(), CONF_CALIBRATION: CALIBRATION.to_dict()},
         options=RunnerOptions().to_dict(),
@@ -271,6 +272,7 @@ def node_config_entry() -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title="Sensor node 192.168.1.50",
+        minor_version=2,
         unique_id=NODE_SPEC.unique_id(),
         data={CONF_SOURCE: NODE_SPEC.to_dict(), CONF_CALIBRATION: CALIBRATION.to_dict()},
         options=RunnerOptions().to_dict(),

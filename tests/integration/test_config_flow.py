@@ -8,7 +8,7 @@ from typing import Any
 from unittest.mock import AsyncMock, MagicMock, patch
 
 import pytest
-from homeassistant.config_entries import SOURCE_USER, SOURCE_ZEROCONF
+from homeassistant.config_entries import SOURCE_USER, SOURCE_ZEROCONF, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
@@ -24,6 +24,7 @@ from custom_components.ultrasonic_presence.const import (
 from custom_components.ultrasonic_presence.uspd.audio.factory import SourceSpec
 from custom_components.ultrasonic_presence.uspd.audio.source import SourceError
 from custom_components.ultrasonic_presence.uspd.dsp.calibration import CalibrationError
+from custom_components.ultrasonic_presence.uspd.node.keys import node_id
 from custom_components.ultrasonic_presence.uspd.runner import RunnerOptions
 
 from .conftest import CALIBRATION, NEW_NODE_KEY, NODE_KEY, NODE_SPEC, SIM_SPEC
@@ -60,6 +61,22 @@ ZEROCONF_INFO = ZeroconfServiceInfo(
         "mics": "4",
     },
 )
+
+
+def _announcement(
+    host: str, port: int = 7355, *, also: tuple[str, ...] = (), **properties: str
+) -> ZeroconfServiceInfo:
+    """A node's announcement at host:port (and the addresses `also`), its TXT record
+    ZEROCONF_INFO's plus `properties`."""
+    return ZeroconfServiceInfo(
+        ip_address=ip_address(host),
+        ip_addresses=[ip_address(address) for address in (host, *also)],
+        hostname="kitchen.local.",
+        name="kitchen._uspd._tcp.local.",
+        port=port,
+        type="_uspd._tcp.local.",
+        properties={**ZEROCONF_INFO.properties, **properties},
+    )
 
 
 async def _finish_calibration(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
@@ -300,6 +317,8 @@ async def test_zeroconf(hass: HomeAssistant, mock_check_hardware: MagicMock) -> 
         "kind": "node",
         "params": {"host": "192.168.1.70", "port": 7355, "key": NODE_KEY},
     }
+    # Announced without an id (an older node), set up under the key's id all the same.
+    assert result["result"].unique_id == f"node-{node_id(NODE_KEY)}" == NODE_SPEC.unique_id()
 
 
 async def test_zeroconf_without_txt_name(hass: HomeAssistant) -> None:
@@ -329,6 +348,134 @@ async def test_zeroconf_already_configured(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
+
+
+async def test_zeroconf_with_node_id(hass: HomeAssistant, mock_check_hardware: MagicMock) -> None:
+    """A node announcing its id takes only its own key (checked before connecting)."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_ZEROCONF},
+        data=_announcement("192.168.1.70", id=node_id(NODE_KEY)),
+    )
+    assert result["step_id"] == "zeroconf_confirm"
+    flow = hass.config_entries.flow.async_get(result["flow_id"])
+    assert flow["context"]["unique_id"] == NODE_SPEC.unique_id()
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"key": NEW_NODE_KEY}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"key": "wrong_node_key"}
+    mock_check_hardware.assert_not_called()
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": NODE_KEY})
+    result = await _to_calibration_result(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == NODE_SPEC.unique_id()
+    assert result["data"][CONF_SOURCE]["params"] == {
+        "host": "192.168.1.70",
+        "port": 7355,
+        "key": NODE_KEY,
+    }
+
+
+async def test_zeroconf_node_moved(
+    hass: HomeAssistant, node_config_entry: MockConfigEntry, mock_setup_entry: AsyncMock
+) -> None:
+    """A configured node announcing itself at another address moves its entry there,
+    which reloads; announced again at that address, nothing changes."""
+    node_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(node_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert len(mock_setup_entry.mock_calls) == 1
+
+    moved = _announcement("192.168.1.80", 47621, id=node_id(NODE_KEY))
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=moved
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    await hass.async_block_till_done()
+    assert node_config_entry.data[CONF_SOURCE] == {
+        "kind": "node",
+        "params": {"host": "192.168.1.80", "port": 47621, "key": NODE_KEY},
+    }
+    assert node_config_entry.data[CONF_CALIBRATION] == CALIBRATION.to_dict()
+    assert node_config_entry.unique_id == NODE_SPEC.unique_id()
+    assert node_config_entry.state is ConfigEntryState.LOADED
+    assert len(mock_setup_entry.mock_calls) == 2  # reloaded
+
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=moved
+    )
+    assert result["reason"] == "already_configured"
+    await hass.async_block_till_done()
+    assert len(mock_setup_entry.mock_calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("host", "announced", "expected"),
+    [
+        # Still one of the addresses a node on two networks announces.
+        ("192.168.1.50", ("172.17.0.1", "192.168.1.50"), "192.168.1.50"),
+        # A name follows the node by itself.
+        ("kitchen.local", ("192.168.1.80",), "kitchen.local"),
+        ("192.168.1.50", ("192.168.1.80", "172.17.0.1"), "192.168.1.80"),
+    ],
+)
+async def test_zeroconf_node_moved_keeps_a_working_host(
+    hass: HomeAssistant, host: str, announced: tuple[str, ...], expected: str
+) -> None:
+    """Only an address the node no longer announces is replaced; the port always is."""
+    spec = SourceSpec(kind="node", params={"host": host, "port": 7355, "key": NODE_KEY})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=spec.unique_id(),
+        data={CONF_SOURCE: spec.to_dict(), CONF_CALIBRATION: CALIBRATION.to_dict()},
+        minor_version=2,
+    )
+    entry.add_to_hass(hass)
+    info = _announcement(announced[0], 47621, also=announced[1:], id=node_id(NODE_KEY))
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=info
+    )
+    assert result["reason"] == "already_configured"
+    assert entry.data[CONF_SOURCE]["params"] == {"host": expected, "port": 47621, "key": NODE_KEY}
+
+
+async def test_zeroconf_without_id_at_a_configured_address(
+    hass: HomeAssistant, node_config_entry: MockConfigEntry
+) -> None:
+    """An older node (no id in its TXT record) is recognised by its address."""
+    node_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_announcement("192.168.1.50")
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+    # At another address it cannot be told from a new node until its key is entered.
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_announcement("192.168.1.51")
+    )
+    assert result["step_id"] == "zeroconf_confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": NODE_KEY})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert node_config_entry.data[CONF_SOURCE]["params"]["host"] == "192.168.1.50"
+
+
+@pytest.mark.parametrize("ident", ["", "kitchen", "1737E6DAEAF9B45B", "0" * 64])
+async def test_zeroconf_malformed_id_is_no_id(hass: HomeAssistant, ident: str) -> None:
+    """A TXT id that cannot be a node id is ignored (the address names the node)."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_ZEROCONF},
+        data=_announcement("192.168.1.70", id=ident),
+    )
+    assert result["step_id"] == "zeroconf_confirm"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": NODE_KEY})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
 
 
 async def test_zeroconf_not_supported(hass: HomeAssistant, mock_available_kinds: MagicMock) -> None:
@@ -476,6 +623,32 @@ async def test_reauth(
         "key": NEW_NODE_KEY,
     }
     assert node_config_entry.data[CONF_CALIBRATION] == CALIBRATION.to_dict()
+    # A re-keyed node has a new id (what it announces now).
+    assert node_config_entry.unique_id == f"node-{node_id(NEW_NODE_KEY)}"
+
+
+async def test_reauth_with_another_entrys_node_key(
+    hass: HomeAssistant, node_config_entry: MockConfigEntry, mock_check_hardware: MagicMock
+) -> None:
+    """A key whose node has its own entry is refused (before connecting)."""
+    node_config_entry.add_to_hass(hass)
+    other = SourceSpec(
+        kind="node", params={"host": "192.168.1.51", "port": 7355, "key": NEW_NODE_KEY}
+    )
+    MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=other.unique_id(),
+        data={CONF_SOURCE: other.to_dict(), CONF_CALIBRATION: CALIBRATION.to_dict()},
+        minor_version=2,
+    ).add_to_hass(hass)
+    result = await node_config_entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"key": NEW_NODE_KEY}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "already_configured"}
+    mock_check_hardware.assert_not_called()
+    assert node_config_entry.data[CONF_SOURCE]["params"]["key"] == NODE_KEY
 
 
 async def test_calibration_in_progress(hass: HomeAssistant) -> None:

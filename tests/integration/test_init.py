@@ -24,11 +24,20 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.ultrasonic_presence.const import CONF_CALIBRATION, DOMAIN
+from custom_components.ultrasonic_presence.const import CONF_CALIBRATION, CONF_SOURCE, DOMAIN
+from custom_components.ultrasonic_presence.uspd.audio.factory import SourceSpec
 from custom_components.ultrasonic_presence.uspd.audio.source import SourceError
 from custom_components.ultrasonic_presence.uspd.dsp.calibration import CalibrationResult
 
-from .conftest import CALIBRATION, CALIBRATION_DATA, FakeRunner, make_state
+from .conftest import (
+    CALIBRATION,
+    CALIBRATION_DATA,
+    NODE_KEY,
+    NODE_SPEC,
+    SIM_SPEC,
+    FakeRunner,
+    make_state,
+)
 
 OCCUPANCY = "binary_sensor.simulated_room_occupancy"
 SNR = "sensor.simulated_room_signal_to_noise_ratio"
@@ -453,3 +462,74 @@ async def test_key_refused_later_in_an_outage_starts_reauth(
     runner.push_availability(True)
     await hass.async_block_till_done()
     assert coordinator.unavailable_code is None
+
+
+def _entry_1_1(spec: SourceSpec, unique_id: str) -> MockConfigEntry:
+    """An entry as version 1.1 of the config flow stored it."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Sensor {spec.kind}",
+        unique_id=unique_id,
+        data={CONF_SOURCE: spec.to_dict(), CONF_CALIBRATION: CALIBRATION.to_dict()},
+        version=1,
+        minor_version=1,
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "old_id", "new_id"),
+    [
+        # 1.1 named a node by host:port; 1.2 by the id derived from its key.
+        (NODE_SPEC, "node-41114bb673c6", "node-1737e6daeaf9b45b"),
+        (SIM_SPEC, SIM_SPEC.unique_id(), SIM_SPEC.unique_id()),
+        (
+            SourceSpec(
+                kind="soundcard",
+                params={"input_device": "hw:1,0", "output_device": "hw:1,0", "sample_rate": 96000},
+            ),
+            "soundcard-b9570585dc67",
+            "soundcard-b9570585dc67",
+        ),
+    ],
+    ids=["node", "simulated", "soundcard"],
+)
+@pytest.mark.usefixtures("mock_check_hardware", "mock_runner")
+async def test_migrate_1_1(hass: HomeAssistant, spec: SourceSpec, old_id: str, new_id: str) -> None:
+    """Migration to 1.2 gives node entries their key-derived id, others keep theirs."""
+    entry = _entry_1_1(spec, old_id)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert (entry.version, entry.minor_version) == (1, 2)
+    assert entry.unique_id == new_id
+    assert entry.data[CONF_SOURCE] == spec.to_dict()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("mock_check_hardware", "mock_runner")
+async def test_migrate_1_1_node_set_up_twice(
+    hass: HomeAssistant, node_config_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A node added again after it moved: the second entry cannot take the node's id
+    too, keeps its old one, and the log says which entries are the same node."""
+    node_config_entry.add_to_hass(hass)
+    stale = SourceSpec(kind="node", params={"host": "192.168.1.9", "port": 7355, "key": NODE_KEY})
+    entry = _entry_1_1(stale, "node-0123456789ab")
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.minor_version == 2
+    assert entry.unique_id == "node-0123456789ab"
+    assert node_config_entry.unique_id == NODE_SPEC.unique_id()
+    assert "are the same sensor node" in caplog.text
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_migrate_from_a_newer_version(hass: HomeAssistant) -> None:
+    """An entry written by a newer integration (after a downgrade) is not set up."""
+    entry = _entry_1_1(NODE_SPEC, NODE_SPEC.unique_id())
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, version=2)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.MIGRATION_ERROR

@@ -33,7 +33,7 @@ from custom_components.ultrasonic_presence.uspd.node.announce import (
     SERVICE_TYPE,
     service_properties,
 )
-from custom_components.ultrasonic_presence.uspd.node.protocol import generate_key
+from custom_components.ultrasonic_presence.uspd.node.keys import generate_key, node_id
 from custom_components.ultrasonic_presence.uspd.node.server import NodeServer
 
 from .conftest import SteppedRunner
@@ -70,6 +70,19 @@ def node(node_key: str) -> Iterator[NodeServer]:
     server = _start_node(node_key)
     yield server
     server.stop()
+
+
+def _announcement(port: int, key: str) -> ZeroconfServiceInfo:
+    """What Home Assistant's zeroconf hands the flow for a node on loopback at `port`."""
+    return ZeroconfServiceInfo(
+        ip_address=ip_address("127.0.0.1"),
+        ip_addresses=[ip_address("127.0.0.1")],
+        hostname="node.local.",
+        name=f"uspd-node.{SERVICE_TYPE}",
+        port=port,
+        type=SERVICE_TYPE,
+        properties=service_properties("Kitchen", 96000, 4, __version__, node_id=node_id(key)),
+    )
 
 
 async def _calibrate(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +141,7 @@ async def test_node_flow_and_occupancy(
     result = await _calibrate(hass, result)
     entry = result["result"]
     assert entry.title == "Sensor node 127.0.0.1"
-    assert entry.unique_id == SourceSpec("node", {**node_input, "key": ""}).unique_id()
+    assert entry.unique_id == f"node-{node_id(node_key)}"
     assert entry.data[CONF_SOURCE] == {"kind": "node", "params": {**node_input, "key": node_key}}
     # The hardware check, the calibration and the entry's own check each had a session.
     assert node.stats.sessions == 3
@@ -150,16 +163,9 @@ async def test_node_flow_and_occupancy(
 async def test_zeroconf_discovery_of_a_real_node(
     hass: HomeAssistant, node: NodeServer, node_key: str, stepped_runner: type[SteppedRunner]
 ) -> None:
-    """The node's announcement (its real TXT properties) → confirm with the key → entry."""
-    info = ZeroconfServiceInfo(
-        ip_address=ip_address("127.0.0.1"),
-        ip_addresses=[ip_address("127.0.0.1")],
-        hostname="node.local.",
-        name=f"uspd-node.{SERVICE_TYPE}",
-        port=node.port,
-        type=SERVICE_TYPE,
-        properties=service_properties("Kitchen", 96000, 4, __version__),
-    )
+    """The node's announcement (its real TXT properties) → confirm with the key → entry;
+    the node comes back on another port → announced there → the entry follows it."""
+    info = _announcement(node.port, node_key)
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_ZEROCONF}, data=info
     )
@@ -174,10 +180,12 @@ async def test_zeroconf_discovery_of_a_real_node(
     assert result["errors"] == {"key": "invalid_key"}
     assert node.stats.sessions == node.stats.auth_failures == 0  # never connected
 
+    # Another node's key: not the announced node id, so not tried on the node either.
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"key": generate_key()}
     )
-    assert result["errors"] == {"base": "invalid_auth"}
+    assert result["errors"] == {"key": "wrong_node_key"}
+    assert node.stats.sessions == node.stats.auth_failures == 0
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": node_key})
     result = await _calibrate(hass, result)
@@ -196,7 +204,27 @@ async def test_zeroconf_discovery_of_a_real_node(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
-    assert await hass.config_entries.async_unload(entry.entry_id)
+
+    # The node restarts on another port (as after a move to another address).
+    node.stop()
+    moved = _start_node(node_key)
+    try:
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_ZEROCONF}, data=_announcement(moved.port, node_key)
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "already_configured"
+        await hass.async_block_till_done()
+        assert entry.data[CONF_SOURCE]["params"]["port"] == moved.port
+        assert entry.unique_id == spec.unique_id()
+        assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+        runner = stepped_runner.instances[-1]  # the reloaded entry's
+        await _step(hass, runner, 0.5)
+        assert hass.states.get("binary_sensor.sensor_node_kitchen_occupancy").state == STATE_OFF
+        assert moved.stats.sessions >= 1
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        moved.stop()
 
 
 async def test_node_key_changes_while_running(
