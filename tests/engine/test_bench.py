@@ -114,3 +114,10 @@ def test_false_alarm_upper_bound() -> None:
     """0 alarms in 30 h bounds the rate at ≈ 0.1/h (the product target needs that much)."""
     assert bench._poisson_upper95(0, 30.0) == pytest.approx(0.0999, abs=1e-3)
     assert bench._poisson_upper95(4, 0.3) > 4 / 0.3
+
+
+def test_latency_counts_from_the_end_of_warm_up() -> None:
+    """Someone already walking in when the stream starts: timed from warm-up's end."""
+    outcome = bench._score(_scene("walk"), _decisions(2.6), _truth(0.2, 0.5), ready_t=2.3)
+    assert outcome.detected
+    assert outcome.latency_s == pytest.approx(0.3)
