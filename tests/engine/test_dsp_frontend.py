@@ -8,6 +8,7 @@ import pytest
 from uspd.dsp import testsignals as ts
 from uspd.dsp.carrier import detect_carrier
 from uspd.dsp.frontend import FrontEnd, baseband_rate, passband_hz, stopband_hz
+from uspd.dsp.linalg import pairwise_sum_last
 
 RATES_AND_CARRIERS = [
     (44_100, 19_000.0),
@@ -86,6 +87,34 @@ def test_chunking_invariance_multi_mic() -> None:
     pieces = np.concatenate(parts)
     assert pieces.shape == whole.shape
     np.testing.assert_array_equal(pieces, whole)
+
+
+@pytest.mark.parametrize("mics", [1, 4])
+def test_planar_output_is_the_same_baseband(mics: int) -> None:
+    """process_planar (what the chain uses) is process transposed, bit for bit."""
+    audio = ts.render(ts.Scene(mics=mics, walker=ts.Walker()), 0.5, 48_000)
+    whole = FrontEnd(48_000, 20_000.0, mics).process(audio)
+    planar = FrontEnd(48_000, 20_000.0, mics)
+    parts = [planar.process_planar(audio[i : i + 2_400]) for i in range(0, len(audio), 2_400)]
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1).T, whole)
+
+
+def test_pairwise_sum_last_is_numpys_sum() -> None:
+    """The spelled-out pairwise order gives ndarray.sum's bits on strided diagonal views."""
+    rng = np.random.default_rng(4)
+    for count in [*range(1, 20), 35, 64, 65, 70, 133]:
+        rows = 7
+        full = rng.standard_normal((2, count - 1 + rows, 2 * count))
+        full *= 10.0 ** rng.uniform(-8, 0, full.shape)
+        products = full.view(np.complex128)
+        item = products.itemsize
+        diagonal = np.lib.stride_tricks.as_strided(
+            products[:, count - 1 :],
+            (2, rows, count),
+            (products.strides[0], count * item, (1 - count) * item),
+            writeable=False,
+        )
+        np.testing.assert_array_equal(pairwise_sum_last(diagonal), diagonal.sum(axis=-1))
 
 
 @pytest.mark.parametrize(("sample_rate", "carrier"), [*RATES_AND_CARRIERS, (96_000, 31_234.5)])

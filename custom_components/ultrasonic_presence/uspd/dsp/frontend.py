@@ -24,10 +24,9 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import as_strided
 from scipy import signal
 
-from .linalg import fixed_rows_matmul
+from .linalg import fixed_rows_matmul, pairwise_sum_last
 from .physics import MAX_CARRIER_HZ, MIN_CARRIER_HZ, doppler_hz
 
 FloatArray = npt.NDArray[np.float64]
@@ -185,6 +184,11 @@ class FrontEnd:
 
     def process(self, block: npt.ArrayLike) -> ComplexArray:
         """Demodulate `block` (frames, channels); return completed baseband (n, channels)."""
+        result: ComplexArray = np.ascontiguousarray(self.process_planar(block).T)
+        return result
+
+    def process_planar(self, block: npt.ArrayLike) -> ComplexArray:
+        """As `process`, but channel-major (channels, n): the layout the features consume."""
         x = np.asarray(block)
         if x.ndim == 1:
             x = x[:, None]
@@ -196,7 +200,7 @@ class FrontEnd:
         n = data.shape[1] // d
         self._pending = data[:, n * d :].copy()
         if n == 0:
-            return np.zeros((0, self.channels), dtype=np.complex128)
+            return np.zeros((self.channels, 0), dtype=np.complex128)
         p_count = self._columns
         # Polyphase products written straight after the previous block's last P-1 rows.
         full = np.empty((self.channels, p_count - 1 + n, 2 * p_count))
@@ -208,13 +212,14 @@ class FrontEnd:
         # y[i] = Σ_p full[i + P-1-p, p]: one strided (diagonal) view of the complex products.
         products = full.view(np.complex128)  # (channels, P-1+n, P)
         item = products.itemsize
-        diagonal = as_strided(
-            products[:, p_count - 1 :],
+        diagonal = np.ndarray(
             (self.channels, n, p_count),
+            np.complex128,
+            products,
+            (p_count - 1) * products.strides[1],
             (products.strides[0], p_count * item, (1 - p_count) * item),
-            writeable=False,
         )
-        summed = diagonal.sum(axis=-1)
+        summed = pairwise_sum_last(diagonal)
         rotation, weights = self._per_length(n)
         base = summed * (rotation * np.exp(-1j * self._phase))
         self._phase = float((self._phase + self._step * n) % (2.0 * math.pi))
@@ -223,5 +228,5 @@ class FrontEnd:
         self._carrier = self._track_pole**n * self._carrier + np.einsum("cn,n->c", base, weights)
         drop = min(self._skip, n)
         self._skip -= drop
-        result: ComplexArray = np.ascontiguousarray(base[:, drop:].T)
+        result: ComplexArray = base[:, drop:]
         return result

@@ -14,6 +14,7 @@ each row's result is bit-identical however the stream was cut.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ import numpy.typing as npt
 SINGLE_THREAD_GEMM = 196_608  # OpenBLAS goes multithreaded above M·N·K = 65536·4
 
 
+@cache
 def fixed_rows(inner: int, columns: int) -> int:
     """Rows per product for a (·, inner) @ (inner, columns) stream: the largest power of
     two keeping each product single-threaded (a function of the matrix shape only)."""
@@ -45,3 +47,31 @@ def fixed_rows_matmul[T: np.generic](
         scratch[: rows - whole] = a[whole:]
         out[whole:] = (scratch @ b)[: rows - whole]
     return out
+
+
+def pairwise_sum_last(z: npt.NDArray[np.complex128]) -> npt.NDArray[np.complex128]:
+    """`z.sum(axis=-1)` bit for bit, as a few whole-array adds over the short last axis.
+
+    numpy reduces a short complex axis by its pairwise scheme (four partial sums,
+    combined as (s0 + s1) + (s2 + s3), then the remainder in order; halves above 64
+    terms); spelled out here so a strided (n, P) view with small P costs a handful of
+    vector adds instead of n tiny reductions.
+    """
+    count = z.shape[-1]
+    if count < 4:  # sequential
+        total = z[..., 0].copy()
+        for k in range(1, count):
+            total += z[..., k]
+        return total
+    if count > 64:  # numpy splits at a multiple of its 8-float unroll (4 complex)
+        half = count // 2 - (count // 2) % 4
+        return pairwise_sum_last(z[..., :half]) + pairwise_sum_last(z[..., half:])
+    whole = count - count % 4
+    partial = z[..., 0:4] + z[..., 4:8] if whole > 4 else z[..., 0:4]
+    for start in range(8, whole, 4):
+        partial += z[..., start : start + 4]
+    pairs = partial[..., 0::2] + partial[..., 1::2]  # s0 + s1, s2 + s3
+    total = pairs[..., 0] + pairs[..., 1]
+    for k in range(whole, count):
+        total += z[..., k]
+    return total
