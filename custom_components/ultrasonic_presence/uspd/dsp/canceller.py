@@ -73,6 +73,9 @@ SECOND_NULL_MARGIN = 4.0
 # Largest plausible inter-mic direct-path delay difference (≈ 10 cm / c).
 MAX_DELAY_S = 3e-4
 _TINY = 1e-30
+_MUSIC_RATIO = 10.0 ** (MUSIC_COHERENCE_DB / 10.0)
+_LEAK_RISE = 10.0 ** (LEAK_FLOOR_RISE_DB_PER_FRAME / 10.0)
+_DOUBLE_TALK_RATIO = 10.0 ** (DOUBLE_TALK_DB / 10.0)
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,23 @@ class DistortionCanceller:
         seed = np.exp(2j * np.pi * np.arange(channels) * 0.37) * (-1.0) ** np.arange(channels)
         self._second = np.repeat(seed[:, None], n, axis=1) / np.sqrt(channels)
         self._second_on = np.zeros(n, dtype=np.bool_)
-        self._steering = self._build_steering()
+        self._set_second(self._second, self._second_on)
+        self._set_steering(self._build_steering())
+
+    def _set_steering(self, steering: ComplexArray) -> None:
+        """New steering, with what every frame derives from it precomputed."""
+        self._steering = steering
+        self._steering_conj = steering.conj()
+
+    def _set_second(self, second: ComplexArray, second_on: BoolArray) -> None:
+        """New second null direction and where it is used, with per-frame constants."""
+        self._second = second
+        self._second_on = second_on
+        self._second_conj = second.conj()
+        self._second_any = bool(np.any(second_on))
+        # Residual rescaling M / (M - nulls) per bin (second nulls need ≥ 4 mics, so the
+        # floor only keeps unused values finite for one mic).
+        self._second_rescale = self.channels / np.maximum(self.channels - 1.0 - second_on, 1.0)
 
     def _build_steering(self) -> ComplexArray:
         """Unit-norm steering per bin (mics, bins): per-bin estimate blended with the model."""
@@ -146,26 +165,39 @@ class DistortionCanceller:
         steering: ComplexArray = d / np.maximum(norm, _TINY)
         return steering
 
-    def process(self, spectra: ComplexArray, learn: BoolArray | None = None) -> CancellerOutput:
+    def process(
+        self,
+        spectra: ComplexArray,
+        learn: BoolArray | None = None,
+        *,
+        powers: FloatArray | None = None,
+    ) -> CancellerOutput:
         """Cancel distortion in normalised spectra (frames, mics, bins), PSD-scaled.
 
         `learn` (frames,) marks frames the steering model may adapt to (default: all).
+        `powers`: |spectra|² if the caller has it already (the features do).
         """
         frames = spectra.shape[0]
         if learn is None:
             learn = np.ones(frames, dtype=np.bool_)
+        if powers is None:
+            powers = power(spectra)
         parts: list[tuple[FloatArray, FloatArray, BoolArray]] = []
         start = 0
         while start < frames:
             # Split where the global frame index crosses a refit boundary.
             room = REFIT_FRAMES - self._frame_index % REFIT_FRAMES
             stop = min(frames, start + room)
-            parts.append(self._process_segment(spectra[start:stop], learn[start:stop]))
+            parts.append(
+                self._process_segment(spectra[start:stop], powers[start:stop], learn[start:stop])
+            )
             self._frame_index += stop - start
             if self._frame_index % REFIT_FRAMES == 0 and self.enabled:
                 self._refit()
             start = stop
-        if parts:
+        if len(parts) == 1:
+            residual, removed, music = parts[0]
+        elif parts:
             residual = np.concatenate([p[0] for p in parts])
             removed = np.concatenate([p[1] for p in parts])
             music = np.concatenate([p[2] for p in parts])
@@ -173,8 +205,8 @@ class DistortionCanceller:
             residual = np.zeros((0, self._freqs.size))
             removed = np.zeros((0, self._freqs.size))
             music = np.zeros(0, dtype=np.bool_)
-        band_power = self._bin_hz * np.sum(residual, axis=1)
-        removed_power = self._bin_hz * np.sum(removed, axis=1)
+        band_power = self._bin_hz * np.add.reduce(residual, axis=1)
+        removed_power = self._bin_hz * np.add.reduce(removed, axis=1)
         return CancellerOutput(
             residual_psd=residual,
             removed_psd=removed,
@@ -185,30 +217,34 @@ class DistortionCanceller:
         )
 
     def _process_segment(
-        self, x: ComplexArray, learn: BoolArray
+        self, x: ComplexArray, powers: FloatArray, learn: BoolArray
     ) -> tuple[FloatArray, FloatArray, BoolArray]:
-        """Project one segment with the current steering (vectorised over frames)."""
+        """Project one segment with the current steering (vectorised over frames).
+
+        Reductions are the ufuncs' own (np.add.reduce for np.sum / np.mean): the same
+        arithmetic without the wrappers' per-call cost, which dominates at one frame.
+        """
         m = self.channels
-        total = np.mean(power(x), axis=1)  # per-mic average PSD (frames, bins)
+        total = np.add.reduce(powers, axis=1) / m  # per-mic average PSD (frames, bins)
         if not self.enabled:
             return total, np.zeros_like(total), self._mono_music(x[:, 0], learn)
-        beam = np.einsum("mk,fmk->fk", self._steering.conj(), x)  # d^H X
-        first = power(beam) / m  # per-mic power of the speaker-borne part
+        beam = np.einsum("mk,fmk->fk", self._steering_conj, x)  # d^H X
+        beam_power = power(beam)
+        first = beam_power / m  # per-mic power of the speaker-borne part
         rest = np.maximum(total - first, 0.0) * (m / (m - 1))
-        coherent = np.sum(first, axis=1)
-        other = np.sum(rest, axis=1) / m  # what noise alone would put in `first`
-        music = coherent > other * 10.0 ** (MUSIC_COHERENCE_DB / 10.0)
-        if np.any(self._second_on):
-            second = power(np.einsum("mk,fmk->fk", self._second.conj(), x)) / m
+        coherent = np.add.reduce(first, axis=1)
+        other = np.add.reduce(rest, axis=1) / m  # what noise alone would put in `first`
+        music = coherent > other * _MUSIC_RATIO
+        if self._second_any:
+            second = power(np.einsum("mk,fmk->fk", self._second_conj, x)) / m
             speaker = first + np.where(self._second_on, second, 0.0)
-            kept = m - 1.0 - self._second_on
-            residual = np.maximum(total - speaker, 0.0) * (m / kept)
+            residual = np.maximum(total - speaker, 0.0) * self._second_rescale
         else:
             speaker, residual = first, rest
-        useful = self._quiet(np.sum(residual, axis=1) / (coherent + _TINY), music & learn)
-        if np.any(useful):
+        useful = self._quiet(np.add.reduce(residual, axis=1) / (coherent + _TINY), music & learn)
+        if useful.any():
             # Per bin, learn only from frames where that bin already looks speaker-borne.
-            beam_power = power(beam[useful])
+            beam_power = beam_power[useful]
             coherent_bin = beam_power > COHERENCE_GATE * m * total[useful]
             gated = np.where(coherent_bin, beam[useful].conj(), 0.0)
             self._cross += np.einsum("fmk,fk->mk", x[useful], gated)
@@ -221,13 +257,11 @@ class DistortionCanceller:
     def _quiet(self, leak: FloatArray, candidates: BoolArray) -> BoolArray:
         """Double-talk guard: candidate frames whose leakage ratio is near its running minimum."""
         ok = np.zeros(leak.size, dtype=np.bool_)
-        rise = 10.0 ** (LEAK_FLOOR_RISE_DB_PER_FRAME / 10.0)
-        margin = 10.0 ** (DOUBLE_TALK_DB / 10.0)
-        for i in range(leak.size):
-            if not candidates[i]:
-                continue
-            self._leak_floor = min(float(leak[i]), self._leak_floor * rise)
-            ok[i] = leak[i] <= self._leak_floor * margin
+        values = leak.tolist()
+        for i in np.flatnonzero(candidates).tolist():
+            value = values[i]
+            self._leak_floor = min(value, self._leak_floor * _LEAK_RISE)
+            ok[i] = value <= self._leak_floor * _DOUBLE_TALK_RATIO
         return ok
 
     def _mono_music(self, x: ComplexArray, valid: BoolArray) -> BoolArray:
@@ -274,7 +308,7 @@ class DistortionCanceller:
         self.gain /= np.exp(np.mean(np.log(self.gain)))
         self.phase -= np.mean(self.phase)
         self.delay_s -= np.mean(self.delay_s)
-        self._steering = self._build_steering()
+        self._set_steering(self._build_steering())
         if self.channels >= SECOND_NULL_MIN_MICS:
             self._update_second()
         decay = np.exp(-1.0 / STEERING_MEMORY)
@@ -292,11 +326,10 @@ class DistortionCanceller:
         v /= np.maximum(np.sqrt(np.sum(np.abs(v) ** 2, axis=1, keepdims=True)), _TINY)
         first = np.einsum("km,kmn,kn->k", d.conj(), self._cov, d).real
         second = np.einsum("km,kmn,kn->k", v.conj(), self._cov, v).real
-        self._second = np.ascontiguousarray(v.T)
         # On where that direction holds music, i.e. clearly more than the remaining ones.
         trace = np.einsum("kmm->k", self._cov).real
         others = (trace - first - second) / (self.channels - 2)
-        self._second_on = second > SECOND_NULL_MARGIN * others + _TINY
+        self._set_second(np.ascontiguousarray(v.T), second > SECOND_NULL_MARGIN * others + _TINY)
 
 
 def power(z: ComplexArray) -> FloatArray:

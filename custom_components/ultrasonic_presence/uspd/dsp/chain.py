@@ -44,4 +44,4 @@ class DspChain:
             if x.ndim != 2 or x.shape[1] != self.features.channels:
                 raise ValueError(f"expected (n, {self.features.channels}) baseband, got {x.shape}")
             return self.features.process(x.astype(np.complex128, copy=False))
-        return self.features.process(self.frontend.process(x))
+        return self.features.process_planar(self.frontend.process_planar(x))

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
 from .canceller import DistortionCanceller, power
@@ -62,6 +61,7 @@ FEATURE_CEIL_DB = -20.0  # music lines at 2 mm excursion reach ≈ -20 dBc/Hz (p
 # does not dominate its own Doppler band (band power above MAX_BAND_DBC re carrier).
 MIN_CARRIER_DBFS = -120.0
 MAX_BAND_DBC = -6.0
+_MIN_CARRIER_LEVEL = 10.0 ** (MIN_CARRIER_DBFS / 20.0)
 # Frames whose window holds start-up or a carrier level jump (emission toggled) are
 # broadband junk: marked unsettled for this long; the canceller does not learn from them.
 SETTLE_S = 0.3
@@ -220,29 +220,45 @@ class FeatureExtractor:
         self._settle_frames = round(SETTLE_S / self.frame_hop_s)
         self._since_jump = 0  # frames since start-up / the last carrier jump
         self._last_level_db = np.full(channels, -400.0)
-        self._raw_tail = np.zeros((keep, channels), dtype=np.complex128)
+        self._raw_tail = np.zeros((channels, keep), dtype=np.complex128)
 
     def process(self, baseband: ComplexArray) -> FeatureFrames:
         """Consume baseband (n, mics); return the frames completed by it."""
-        x = np.asarray(baseband, dtype=np.complex128)
-        raw = np.concatenate([self._raw_tail, x])
+        return self.process_planar(np.asarray(baseband, dtype=np.complex128).T)
+
+    def process_planar(self, baseband: ComplexArray) -> FeatureFrames:
+        """As `process`, for channel-major baseband (mics, n), the front-end's layout.
+
+        At the live runner's 50 ms blocks each call completes one frame, so the cost is
+        per-call overhead: few, whole-array numpy operations, and the same arithmetic
+        (operation by operation) for any number of frames per call.
+        """
+        raw = np.concatenate([self._raw_tail, baseband], axis=1)
         keep = self.window_len - self.hop
-        n_frames = (raw.shape[0] - keep) // self.hop
+        n_frames = (raw.shape[1] - keep) // self.hop
         if n_frames <= 0:
             self._raw_tail = raw
             return empty_frames(self.channels)
-        span = n_frames * self.hop + keep
-        self._raw_tail = raw[n_frames * self.hop :].copy()
-        # (n, mics, window) strided view; the window-weighted mean is the carrier.
+        self._raw_tail = raw[:, n_frames * self.hop :]
+        # (n, mics, window) frames, contiguous (one frame: a view of `raw`).
+        step, item = raw.strides
         frames = np.ascontiguousarray(
-            sliding_window_view(raw[:span], self.window_len, axis=0)[:: self.hop]
+            np.ndarray(
+                (n_frames, self.channels, self.window_len),
+                np.complex128,
+                raw,
+                0,
+                (self.hop * item, step, item),
+            )
         )
         # Carrier drift (clock offset between emitter and mic, slow phase wander) as a
         # common phase slope: the two half-window means give it, up to ±MAX_DRIFT_HZ.
         # einsum rather than @ throughout: BLAS gemv may go multithreaded (see linalg).
         early = np.einsum("nmw,w->nm", frames, self._early_weights)
-        pair = early * np.conj(np.einsum("nmw,w->nm", frames, self._late_weights))
-        measured = -np.angle(np.sum(pair, axis=1))
+        pair = np.add.reduce(
+            early * np.conj(np.einsum("nmw,w->nm", frames, self._late_weights)), axis=1
+        )
+        measured = -np.arctan2(pair.imag, pair.real)  # np.angle, without its wrapper
         # Half-Hann means are not at fixed centroids for larger offsets: exact inverse.
         rate = np.interp(measured, self._drift_phase, self._drift_rate)
         # float32 cos/sin are plenty for a unit phasor (error ≈ -180 dBc/Hz), and much
@@ -254,19 +270,30 @@ class FeatureExtractor:
         settled = self._settled(level)
         safe = np.where(level > 0, carrier, 1.0)
         # x/c - 1: normalise by the (de-drifted) carrier and notch the static clutter.
-        scaled = turn * self._scaled_window
-        segments = frames * (scaled[:, None, :] * (1.0 / safe)[:, :, None]) - self._scaled_window
-        spectra = np.fft.fft(segments, axis=2)[:, :, self._used]
-        band_dbc = 10.0 * np.log10(self.bin_hz * np.sum(power(spectra), axis=2) + 1e-30)
-        carrier_ok = np.all(
-            (level > 10.0 ** (MIN_CARRIER_DBFS / 20.0)) & (band_dbc < MAX_BAND_DBC), axis=1
+        segments = np.multiply((turn * self._scaled_window)[:, None, :], (1.0 / safe)[:, :, None])
+        np.multiply(frames, segments, out=segments)
+        np.subtract(segments, self._scaled_window, out=segments)
+        # Fancy indexing lays the result out bins-outermost; the reductions below (and
+        # so their rounding) follow that layout, so it is kept.
+        spectra = np.fft.fft(segments, axis=2, out=segments)[:, :, self._used]
+        powers = power(spectra)
+        band_dbc = 10.0 * np.log10(self.bin_hz * np.add.reduce(powers, axis=2) + 1e-30)
+        carrier_ok = np.logical_and.reduce(
+            (level > _MIN_CARRIER_LEVEL) & (band_dbc < MAX_BAND_DBC), axis=1
         )
-        out = self.canceller.process(spectra, settled & carrier_ok)
+        out = self.canceller.process(spectra, settled & carrier_ok, powers=powers)
         both = np.concatenate([out.residual_psd, out.removed_psd])  # (2n, bins)
-        gathered = both[:, self._pool_cols] * self._pool_weights
-        pooled = np.add.reduceat(gathered, self._pool_starts, axis=1).reshape(2, n_frames, N_BINS)
-        db = 10.0 * np.log10(np.clip(pooled, self._floor, self._ceil)).transpose(1, 2, 0)
-        db[~carrier_ok] = FEATURE_FLOOR_DB
+        gathered = np.take(both, self._pool_cols, axis=1)
+        gathered *= self._pool_weights
+        pooled = np.add.reduceat(gathered, self._pool_starts, axis=1)
+        # Clipped to [floor, ceil] (np.clip's arithmetic without its wrapper), in dB.
+        np.maximum(pooled, self._floor, out=pooled)
+        np.minimum(pooled, self._ceil, out=pooled)
+        np.log10(pooled, out=pooled)
+        pooled *= 10.0
+        db = pooled.reshape(2, n_frames, N_BINS).transpose(1, 2, 0)
+        if not carrier_ok.all():
+            db[~carrier_ok] = FEATURE_FLOOR_DB
         return FeatureFrames(
             features=db.astype(np.float32),
             carrier=carrier,
@@ -282,14 +309,16 @@ class FeatureExtractor:
         """Per frame: False within SETTLE_S of start-up or of a carrier level jump."""
         level_db = 20.0 * np.log10(np.maximum(level, 1e-20))
         previous = np.concatenate([self._last_level_db[None, :], level_db[:-1]])
-        jump = np.max(np.abs(level_db - previous), axis=1) > CARRIER_JUMP_DB
+        jumps = np.maximum.reduce(np.abs(level_db - previous), axis=1) > CARRIER_JUMP_DB
         self._last_level_db = level_db[-1]
-        index = np.arange(level.shape[0])
-        # Frames since the latest jump (or since the jump carried over from before).
-        last_jump = np.maximum.accumulate(np.where(jump, index, -1 - self._since_jump))
-        since = index - last_jump
-        self._since_jump = int(since[-1]) + 1
-        settled: BoolArray = since >= self._settle_frames
+        settled = np.empty(level.shape[0], dtype=np.bool_)
+        # Frames since the latest jump; the count carried from the previous call is
+        # self._since_jump - 1 (what the vectorised form this replaces computed).
+        since = self._since_jump
+        for i, jump in enumerate(jumps.tolist()):
+            since = 0 if jump else since + 1
+            settled[i] = since >= self._settle_frames
+        self._since_jump = since + 1
         return settled
 
 
