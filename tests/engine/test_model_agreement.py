@@ -70,6 +70,30 @@ def test_predict_shapes_and_probabilities() -> None:
     assert clf.runtime == "numpy"
 
 
+def test_quantize_is_the_reference_formula() -> None:
+    """round(x/scale)+zp, halves away from zero, non-finite mapped, clamped — exactly."""
+    clf = load_classifier(prefer="numpy")
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-3.0, 3.0, 4_000).astype(np.float32)
+    ties = (np.arange(-300, 300) + 0.5).astype(np.float32) * np.float32(clf.input_scale)
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e30, -1e30], dtype=np.float32)
+    x = np.concatenate([x, ties, special])
+    scaled = x / np.float32(clf.input_scale)
+    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + np.float32(0.5))
+    q = np.nan_to_num(rounded, nan=0.0, posinf=127.0, neginf=-128.0) + clf.input_zero_point
+    np.testing.assert_array_equal(clf.quantize(x), np.clip(q, -128, 127).astype(np.int8))
+
+
+@needs_litert
+def test_litert_single_window_path_matches_batch() -> None:
+    """The one-window fast path (streaming) returns what the per-row batch loop does."""
+    clf = load_classifier(prefer="litert")
+    q = clf.quantize(feature_like_inputs(3, seed=6))
+    batch = clf.predict_quantized(q)
+    for i in range(3):
+        np.testing.assert_array_equal(clf.predict_quantized(q[i : i + 1])[0], batch[i])
+
+
 @needs_litert
 def test_numpy_executor_bit_exact_with_litert_reference_kernels() -> None:
     x = feature_like_inputs(200, seed=2)

@@ -59,7 +59,8 @@ class ModelScorer:
         if (
             previous is not None
             and quantized is not None
-            and np.array_equal(context[:-1], previous[1:])
+            and previous.shape == context.shape
+            and bool((context[:-1] == previous[1:]).all())
         ):
             quantized = np.concatenate(
                 [quantized[1:], self.classifier.quantize(scale_features(context[-1:]))]

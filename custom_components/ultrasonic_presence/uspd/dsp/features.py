@@ -92,10 +92,11 @@ def velocity_centers() -> FloatArray:
 
 def scale_features(features_db: npt.ArrayLike) -> Float32Array:
     """Map dBc/Hz features to [0, 1] for the network input."""
-    x = (np.asarray(features_db, dtype=np.float32) - FEATURE_FLOOR_DB) / (
-        FEATURE_CEIL_DB - FEATURE_FLOOR_DB
-    )
-    scaled: Float32Array = np.clip(x, 0.0, 1.0)
+    scaled: Float32Array = np.asarray(features_db, dtype=np.float32) - FEATURE_FLOOR_DB
+    scaled /= FEATURE_CEIL_DB - FEATURE_FLOOR_DB
+    # np.clip(scaled, 0, 1) in place (the same arithmetic, without its wrapper).
+    np.maximum(scaled, 0.0, out=scaled)
+    np.minimum(scaled, 1.0, out=scaled)
     return scaled
 
 
@@ -323,18 +324,26 @@ class FeatureExtractor:
 
 
 class ContextWindow:
-    """Rolling (CONTEXT_FRAMES, N_BINS, N_PLANES) tensor: the classifier's input."""
+    """Rolling (CONTEXT_FRAMES, N_BINS, N_PLANES) tensor: the classifier's input.
+
+    A ring buffer stored twice over, so the latest CONTEXT_FRAMES frames are always
+    one contiguous slice: a push is two row writes and one copy, not a roll.
+    """
 
     def __init__(self) -> None:
-        self._buffer = np.full(FEATURE_SHAPE, FEATURE_FLOOR_DB, dtype=np.float32)
+        self._ring = np.full(
+            (2 * CONTEXT_FRAMES, *FEATURE_SHAPE[1:]), FEATURE_FLOOR_DB, dtype=np.float32
+        )
+        self._next = 0  # ring slot of the next frame
         self.frames_seen = 0
 
     def push(self, frame: npt.ArrayLike) -> Float32Array:
         """Append one (N_BINS, N_PLANES) frame; return the current tensor (a copy)."""
-        self._buffer = np.roll(self._buffer, -1, axis=0)
-        self._buffer[-1] = np.asarray(frame, dtype=np.float32)
+        slot = self._next
+        self._ring[slot] = self._ring[slot + CONTEXT_FRAMES] = frame
+        self._next = (slot + 1) % CONTEXT_FRAMES
         self.frames_seen += 1
-        return self._buffer.copy()
+        return self._ring[slot + 1 : slot + 1 + CONTEXT_FRAMES].copy()
 
     @property
     def full(self) -> bool:

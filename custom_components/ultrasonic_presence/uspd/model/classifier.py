@@ -77,6 +77,11 @@ class _LiteRTBackend:
         self.output_index = int(self.interpreter.get_output_details()[0]["index"])
 
     def invoke(self, x: Int8Array) -> Int8Array:
+        if len(x) == 1:  # streaming: one window per frame, no per-row lists
+            self.interpreter.set_tensor(self.input_index, x)
+            self.interpreter.invoke()
+            one: Int8Array = self.interpreter.get_tensor(self.output_index).astype(np.int8)
+            return one
         outs = []
         for row in x:
             self.interpreter.set_tensor(self.input_index, row[np.newaxis])
@@ -104,6 +109,10 @@ class Classifier:
         self.input_zero_point = int(inp.zero_point[0])
         self.output_scale = float(out.scale[0])
         self.output_zero_point = int(out.zero_point[0])
+        # float32 forms of the quantisation parameters, made once (per-frame path).
+        self._input_scale32 = np.float32(self.input_scale)
+        self._output_scale32 = np.float32(self.output_scale)
+        self._output_zero32 = np.float32(self.output_zero_point)
         self.outputs_probabilities = bool(graph.operators) and graph.operators[-1].name == "SOFTMAX"
         n_classes = int(np.prod(out.shape[1:]))
         if len(class_names) != n_classes:
@@ -123,10 +132,16 @@ class Classifier:
     def quantize(self, features: npt.ArrayLike) -> Int8Array:
         """float features → the model's int8 input: round(x/scale)+zp, halves away, clamped."""
         x = np.asarray(features, dtype=np.float32)
-        scaled = x / np.float32(self.input_scale)
-        rounded = np.sign(scaled) * np.floor(np.abs(scaled) + np.float32(0.5))
-        q = np.nan_to_num(rounded, nan=0.0, posinf=127.0, neginf=-128.0) + self.input_zero_point
-        out: Int8Array = np.clip(q, -128, 127).astype(np.int8)
+        scaled = x / self._input_scale32
+        q = np.floor(np.abs(scaled) + np.float32(0.5))
+        q *= np.sign(scaled)
+        if not np.isfinite(q).all():
+            np.nan_to_num(q, copy=False, nan=0.0, posinf=127.0, neginf=-128.0)
+        q += self.input_zero_point
+        # np.clip's arithmetic (no NaN is left), in place and without its wrapper.
+        np.maximum(q, -128, out=q)
+        np.minimum(q, 127, out=q)
+        out: Int8Array = q.astype(np.int8)
         return out
 
     @property
@@ -176,14 +191,12 @@ class Classifier:
         For streaming callers that quantize each frame once (see scoring.ModelScorer).
         """
         q = self._backend.invoke(q_input).reshape(len(q_input), -1)
-        values = (q.astype(np.float32) - np.float32(self.output_zero_point)) * np.float32(
-            self.output_scale
-        )
+        values = (q.astype(np.float32) - self._output_zero32) * self._output_scale32
         if self.outputs_probabilities:
             probs = np.maximum(values, 0.0) + np.float32(1e-6)
         else:
-            probs = np.exp(values - values.max(axis=1, keepdims=True))
-        result: F32 = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+            probs = np.exp(values - np.maximum.reduce(values, axis=1, keepdims=True))
+        result: F32 = probs / np.add.reduce(probs, axis=1, keepdims=True)
         return result
 
 
