@@ -143,10 +143,11 @@ class OccupancyDetector:
             return self._decision(t, "paused", "emission paused after confirmed presence")
 
         p = np.asarray(probabilities, dtype=np.float64)
-        p_major = float(p[MotionClass.HUMAN_MAJOR])
-        p_human = p_major + float(p[MotionClass.HUMAN_MINOR])
+        values = p.tolist()  # Python floats: cheaper than indexing numpy scalars
+        p_major = values[MotionClass.HUMAN_MAJOR]
+        p_human = p_major + values[MotionClass.HUMAN_MINOR]
         self._level = 0.7 * self._level + 0.3 * p_human
-        frame_class = CLASS_NAMES[int(np.argmax(p))]
+        frame_class = CLASS_NAMES[int(p.argmax())]
         sensitive = self._occupied or t <= self._sensitive_until
 
         # Warm-up frames are no evidence for an empty room, not even towards 2 of 3.

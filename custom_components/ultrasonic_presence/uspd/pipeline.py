@@ -30,6 +30,7 @@ from .dsp.features import (
     FEATURE_FLOOR_DB,
     FEATURE_SHAPE,
     FRAME_HOP_S,
+    PLANE_MOTION,
     WINDOW_S,
     ContextWindow,
     FeatureFrames,
@@ -114,6 +115,8 @@ class Pipeline:
             maxlen=round(FEATURE_HISTORY_S / FRAME_HOP_S)
         )
         self._last: Decision | None = None
+        # SNR without calibration: the Doppler band's width term, fixed per carrier.
+        self._band_db = _band_db(carrier_hz)
 
     @staticmethod
     def default_runtime() -> str:
@@ -156,19 +159,29 @@ class Pipeline:
         A complex block is baseband from a sensor node (its FrontEnd ran there).
         """
         frames = self.chain.process(block)
-        results = []
+        results: list[FrameResult] = []
+        if not frames.features.shape[0]:
+            return results
+        # Per-frame facts computed for all new frames at once (elementwise: the same
+        # values frame by frame). Weakest mic's carrier level, dBFS:
+        weakest = np.minimum.reduce(np.abs(frames.carrier), axis=1)
+        carrier_levels = (20.0 * np.log10(np.maximum(weakest, 1e-12))).tolist()
+        snrs = (
+            _doppler_band_snrs(frames.features[:, :, PLANE_MOTION], self._band_db)
+            if self.calibration is None
+            else []
+        )
         for i in range(frames.features.shape[0]):
             # A frame is decided when its analysis window ends.
             t = self.stream_time + WINDOW_S
             self._frames += 1
             self._history.append(frames.features[i])
             context = self.context.push(frames.features[i])
-            level = np.abs(frames.carrier[i])
-            carrier_dbfs = float(20.0 * np.log10(max(float(np.min(level)), 1e-12)))
+            carrier_dbfs: float = carrier_levels[i]
             if self.calibration is not None:
                 snr_db = carrier_dbfs - self.calibration.noise_dbfs
             else:
-                snr_db = _doppler_band_snr(frames.features[i], self.chain.frontend.carrier_hz)
+                snr_db = snrs[i]
             usable = emission_on and bool(frames.carrier_ok[i])
             health = self._health_problem(frames, i)
             if emission_on and not frames.carrier_ok[i]:
@@ -211,15 +224,21 @@ def _frame_slice(frames: FeatureFrames, i: int) -> FeatureFrames:
     )
 
 
-def _doppler_band_snr(frame: npt.NDArray[np.float32], carrier_hz: float) -> float:
-    """Carrier-to-noise ratio over the Doppler band, dB.
+def _band_db(carrier_hz: float) -> float:
+    """10·log10 of the Doppler band's width, Hz (turns a density into a band power)."""
+    return 10.0 * float(np.log10(2.0 * doppler_halfwidth_hz(carrier_hz)))
+
+
+def _doppler_band_snrs(motion: npt.NDArray[np.float32], band_db: float) -> list[float]:
+    """Carrier-to-noise ratio over the Doppler band, dB, per row of motion planes.
 
     The motion plane is a density in dBc/Hz; its median over velocity bins is the
     noise floor even while someone moves (motion fills a minority of bins).
     """
-    motion = frame[:, 0]
-    middle = motion.size // 2  # np.median's definition, without its per-call overhead
-    ordered = np.partition(motion, (middle - 1, middle))
-    density = float((float(ordered[middle - 1]) + float(ordered[middle])) / 2.0)
-    density = max(density, FEATURE_FLOOR_DB)
-    return -(density + 10.0 * float(np.log10(2.0 * doppler_halfwidth_hz(carrier_hz))))
+    middle = motion.shape[1] // 2  # np.median's definition, without its per-call overhead
+    ordered = np.partition(motion, (middle - 1, middle), axis=1)[:, middle - 1 : middle + 1]
+    snrs = []
+    for low, high in ordered.tolist():
+        density = max((low + high) / 2.0, FEATURE_FLOOR_DB)
+        snrs.append(-(density + band_db))
+    return snrs
