@@ -34,12 +34,7 @@ LABEL_FRAMES = 4
 # Device configurations drawn per scene: (sample_rate, n_mics).
 DEVICE_CONFIGS: tuple[tuple[int, int], ...] = ((96000, 4), (96000, 2), (48000, 2), (48000, 1))
 
-CORPUS_VERSION = 2
-# Share of scenes emitted at the level set-up calibration would pick (the lowest giving
-# the target Doppler-band SNR, ± CALIBRATED_JITTER_DB): what deployed sensors run at.
-# The rest keep the generator's random level (a user-capped level, weak hardware).
-CALIBRATED_SHARE = 0.7
-CALIBRATED_JITTER_DB = 4.0
+CORPUS_VERSION = 1
 # Engine sources whose behaviour shapes the features (not benches/calibration/CLI).
 _NOT_FEATURE_SOURCES = {"bench.py", "calibration.py", "conventional.py", "testsignals.py"}
 
@@ -113,20 +108,6 @@ def frame_labels(
     return labels
 
 
-def deployed_level(source: Any, seed: int) -> float:
-    """Emission level for a scene: calibration's choice for CALIBRATED_SHARE of seeds."""
-    from uspd.dsp.calibration import MIN_LEVEL_DBFS, TARGET_SNR_DB, doppler_halfwidth_hz
-
-    scenario = source.scenario
-    rng = np.random.default_rng([seed, 0xCA11B])
-    if rng.uniform() >= CALIBRATED_SHARE:
-        return float(scenario.level_dbfs)
-    f = scenario.carrier_hz
-    snr = source.carrier_snr_db(f, -6.0, bandwidth_hz=2.0 * doppler_halfwidth_hz(f))
-    level = -6.0 - (snr - TARGET_SNR_DB) + rng.uniform(-CALIBRATED_JITTER_DB, CALIBRATED_JITTER_DB)
-    return float(np.clip(level, MIN_LEVEL_DBFS, -6.0))
-
-
 def render_scene(spec: SceneSpec) -> dict[str, Any]:
     """Render one scene through the DSP chain; per-frame features, labels and flags."""
     from uspd.dsp.chain import DspChain
@@ -140,7 +121,6 @@ def render_scene(spec: SceneSpec) -> dict[str, Any]:
         sample_rate=spec.sample_rate,
         n_mics=spec.n_mics,
     )
-    scenario = scenario.replace(level_dbfs=deployed_level(SimulatedSource(scenario), spec.seed))
     source = SimulatedSource(scenario)
     chain = DspChain(scenario.sample_rate, scenario.carrier_hz, scenario.n_mics)
     block = scenario.sample_rate // 4
