@@ -225,7 +225,7 @@ class DistortionCanceller:
         arithmetic without the wrappers' per-call cost, which dominates at one frame.
         """
         m = self.channels
-        total = np.add.reduce(powers, axis=1) / m  # per-mic average PSD (frames, bins)
+        total = _mic_sum(powers) / m  # per-mic average PSD (frames, bins)
         if not self.enabled:
             return total, np.zeros_like(total), self._mono_music(x[:, 0], learn)
         beam = np.einsum("mk,fmk->fk", self._steering_conj, x)  # d^H X
@@ -257,6 +257,8 @@ class DistortionCanceller:
     def _quiet(self, leak: FloatArray, candidates: BoolArray) -> BoolArray:
         """Double-talk guard: candidate frames whose leakage ratio is near its running minimum."""
         ok = np.zeros(leak.size, dtype=np.bool_)
+        if not candidates.any():
+            return ok
         values = leak.tolist()
         for i in np.flatnonzero(candidates).tolist():
             value = values[i]
@@ -330,6 +332,22 @@ class DistortionCanceller:
         trace = np.einsum("kmm->k", self._cov).real
         others = (trace - first - second) / (self.channels - 2)
         self._set_second(np.ascontiguousarray(v.T), second > SECOND_NULL_MARGIN * others + _TINY)
+
+
+def _mic_sum(powers: FloatArray) -> FloatArray:
+    """np.add.reduce(powers, axis=1), bit for bit, layout included.
+
+    Below 8 terms numpy sums in order; spelled out as whole-plane adds it skips the
+    reduction's per-bin inner loops (spectra come bins-outermost, mics innermost).
+    """
+    mics = powers.shape[1]
+    if not 2 <= mics < 8:
+        total: FloatArray = np.add.reduce(powers, axis=1)
+        return total
+    total = powers[:, 0] + powers[:, 1]
+    for mic in range(2, mics):
+        total += powers[:, mic]
+    return total
 
 
 def power(z: ComplexArray) -> FloatArray:

@@ -309,7 +309,11 @@ class FeatureExtractor:
     def _settled(self, level: FloatArray) -> BoolArray:
         """Per frame: False within SETTLE_S of start-up or of a carrier level jump."""
         level_db = 20.0 * np.log10(np.maximum(level, 1e-20))
-        previous = np.concatenate([self._last_level_db[None, :], level_db[:-1]])
+        previous = (
+            self._last_level_db
+            if len(level_db) == 1
+            else np.concatenate([self._last_level_db[None, :], level_db[:-1]])
+        )
         jumps = np.maximum.reduce(np.abs(level_db - previous), axis=1) > CARRIER_JUMP_DB
         self._last_level_db = level_db[-1]
         settled = np.empty(level.shape[0], dtype=np.bool_)

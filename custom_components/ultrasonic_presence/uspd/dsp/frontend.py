@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import signal
 
-from .linalg import fixed_rows_matmul, pairwise_sum_last
+from .linalg import fixed_rows, fixed_rows_matmul, pairwise_sum_last
 from .physics import MAX_CARRIER_HZ, MIN_CARRIER_HZ, doppler_hz
 
 FloatArray = npt.NDArray[np.float64]
@@ -195,29 +195,40 @@ class FrontEnd:
         if x.ndim != 2 or x.shape[1] != self.channels:
             raise ValueError(f"expected (frames, {self.channels}) audio, got {x.shape}")
         d = self.decimation
-        xt = x.T.astype(np.float64)  # one pass: convert and transpose
-        data = np.concatenate([self._pending, xt], axis=1) if self._pending.size else xt
-        n = data.shape[1] // d
-        self._pending = data[:, n * d :].copy()
+        pending = self._pending.shape[1]
+        n = (pending + x.shape[0]) // d
         if n == 0:
+            self._pending = np.concatenate([self._pending, x.T.astype(np.float64)], axis=1)
             return np.zeros((self.channels, 0), dtype=np.complex128)
+        used = n * d - pending  # input frames completing this block's n decimation blocks
         p_count = self._columns
-        # Polyphase products written straight after the previous block's last P-1 rows.
-        full = np.empty((self.channels, p_count - 1 + n, 2 * p_count))
+        # One row of D samples per (mic, output), converted and transposed in one pass.
+        # Each mic's rows follow P-1 placeholder rows, so the products come out laid out
+        # as needed (the previous block's last P-1 product rows, then this block's); the
+        # buffer is padded to whole fixed-size products (rows are independent).
+        rows = self.channels * (p_count - 1 + n)
+        size = fixed_rows(d, 2 * p_count)
+        blocks = np.empty((-(-rows // size) * size, d))
+        blocks[rows:] = 0.0
+        per_mic = blocks[:rows].reshape(self.channels, p_count - 1 + n, d)
+        per_mic[:, : p_count - 1] = 0.0
+        signal = per_mic[:, p_count - 1 :].reshape(self.channels, n * d)
+        signal[:, :pending] = self._pending
+        signal[:, pending:] = x[:used].T
+        self._pending = x[used:].T.astype(np.float64)
+        products = fixed_rows_matmul(blocks, self._poly, np.empty((len(blocks), 2 * p_count)))
+        full = products[:rows].reshape(self.channels, p_count - 1 + n, 2 * p_count)
         full[:, : p_count - 1] = self._history
-        stacked = np.empty((self.channels * n, 2 * p_count))
-        fixed_rows_matmul(data[:, : n * d].reshape(self.channels * n, d), self._poly, stacked)
-        full[:, p_count - 1 :] = stacked.reshape(self.channels, n, 2 * p_count)
         self._history = full[:, n:].copy()
         # y[i] = Σ_p full[i + P-1-p, p]: one strided (diagonal) view of the complex products.
-        products = full.view(np.complex128)  # (channels, P-1+n, P)
-        item = products.itemsize
+        complex_products = full.view(np.complex128)  # (channels, P-1+n, P)
+        item = complex_products.itemsize
         diagonal = np.ndarray(
             (self.channels, n, p_count),
             np.complex128,
-            products,
-            (p_count - 1) * products.strides[1],
-            (products.strides[0], p_count * item, (1 - p_count) * item),
+            complex_products,
+            (p_count - 1) * complex_products.strides[1],
+            (complex_products.strides[0], p_count * item, (1 - p_count) * item),
         )
         summed = pairwise_sum_last(diagonal)
         rotation, weights = self._per_length(n)
