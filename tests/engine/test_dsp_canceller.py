@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from uspd.dsp.bench import canceller_curve
+from uspd.dsp.canceller import _mic_sum, power
 from uspd.dsp.chain import DspChain
-from uspd.dsp.features import FeatureFrames
+from uspd.dsp.features import FeatureFrames, _bin_sum
 from uspd.sim import DeviceSpec, FloorFan, Music, Scenario, SimulatedSource, WalkingPerson
 from uspd.sim.scenario import Actor
 
@@ -69,3 +70,26 @@ def test_levels_reported_per_frame() -> None:
     residual = np.asarray(frames.residual_level_db)
     assert level.shape == residual.shape == (frames.features.shape[0],)
     assert np.median(level[30:] - residual[30:]) > 20.0
+
+
+def _spectra_powers(frames: int, mics: int, seed: int) -> np.ndarray:
+    """|X|² laid out as the features make it (fancy-indexed FFT bins: bins outermost)."""
+    rng = np.random.default_rng(seed)
+    shape = (frames, mics, 800)
+    x = rng.standard_normal(shape) * 10.0 ** rng.uniform(-9, 0, shape) + 1j * rng.standard_normal(
+        shape
+    )
+    spectra = x[:, :, np.r_[0:174, 626:800]]
+    return power(spectra)
+
+
+@pytest.mark.parametrize("frames", [1, 2, 7, 20])
+@pytest.mark.parametrize("mics", [1, 2, 3, 4, 8])
+def test_spelled_out_sums_are_numpys(frames: int, mics: int) -> None:
+    """The per-mic and per-bin sums give np.add.reduce's bits and layout on feature spectra."""
+    powers = _spectra_powers(frames, mics, seed=frames * 10 + mics)
+    total = _mic_sum(powers)
+    reference = np.add.reduce(powers, axis=1)
+    np.testing.assert_array_equal(total, reference)
+    assert total.strides == reference.strides  # later sums over bins follow the layout
+    np.testing.assert_array_equal(_bin_sum(powers), np.add.reduce(powers, axis=2))

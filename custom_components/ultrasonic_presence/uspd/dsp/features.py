@@ -278,7 +278,7 @@ class FeatureExtractor:
         # so their rounding) follow that layout, so it is kept.
         spectra = np.fft.fft(segments, axis=2, out=segments)[:, :, self._used]
         powers = power(spectra)
-        band_dbc = 10.0 * np.log10(self.bin_hz * np.add.reduce(powers, axis=2) + 1e-30)
+        band_dbc = 10.0 * np.log10(self.bin_hz * _bin_sum(powers) + 1e-30)
         carrier_ok = np.logical_and.reduce(
             (level > _MIN_CARRIER_LEVEL) & (band_dbc < MAX_BAND_DBC), axis=1
         )
@@ -291,12 +291,18 @@ class FeatureExtractor:
         np.maximum(pooled, self._floor, out=pooled)
         np.minimum(pooled, self._ceil, out=pooled)
         np.log10(pooled, out=pooled)
-        pooled *= 10.0
-        db = pooled.reshape(2, n_frames, N_BINS).transpose(1, 2, 0)
+        # × 10 in float64, rounded once to the float32 output (as astype would).
+        db = np.empty((n_frames, N_BINS, N_PLANES), dtype=np.float32)
+        np.multiply(
+            pooled.reshape(N_PLANES, n_frames, N_BINS),
+            10.0,
+            out=db.transpose(2, 0, 1),
+            casting="same_kind",
+        )
         if not carrier_ok.all():
             db[~carrier_ok] = FEATURE_FLOOR_DB
         return FeatureFrames(
-            features=db.astype(np.float32),
+            features=db,
             carrier=carrier,
             carrier_ok=carrier_ok,
             settled=settled,
@@ -325,6 +331,21 @@ class FeatureExtractor:
             settled[i] = since >= self._settle_frames
         self._since_jump = since + 1
         return settled
+
+
+def _bin_sum(powers: FloatArray) -> FloatArray:
+    """np.add.reduce(powers, axis=2) (frames, mics, bins), bit for bit.
+
+    Spectra come bins-outermost, so numpy adds the bins in order, one bin at a time
+    across the few (frame, mic) rows; einsum's strided loop sums in that same order
+    without a call per bin. Contiguous bins (one frame, one mic) are summed pairwise
+    by numpy: left to it.
+    """
+    if powers.strides[2] == powers.itemsize:
+        contiguous: FloatArray = np.add.reduce(powers, axis=2)
+        return contiguous
+    in_order: FloatArray = np.einsum("fmk->fm", powers)
+    return in_order
 
 
 class ContextWindow:
