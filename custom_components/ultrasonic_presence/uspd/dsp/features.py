@@ -323,8 +323,9 @@ class FeatureExtractor:
         jumps = np.maximum.reduce(np.abs(level_db - previous), axis=1) > CARRIER_JUMP_DB
         self._last_level_db = level_db[-1]
         settled = np.empty(level.shape[0], dtype=np.bool_)
-        # Frames since the latest jump; the count carried from the previous call is
-        # self._since_jump - 1 (what the vectorised form this replaces computed).
+        # Frames since the latest jump. NB: the count carried over between calls gains
+        # one extra frame per call, so at one frame per call (50 ms blocks) settling
+        # takes about SETTLE_S / 2; kept exactly as it was, as the outputs depend on it.
         since = self._since_jump
         for i, jump in enumerate(jumps.tolist()):
             since = 0 if jump else since + 1
