@@ -323,14 +323,13 @@ class FeatureExtractor:
         jumps = np.maximum.reduce(np.abs(level_db - previous), axis=1) > CARRIER_JUMP_DB
         self._last_level_db = level_db[-1]
         settled = np.empty(level.shape[0], dtype=np.bool_)
-        # Frames since the latest jump. NB: the count carried over between calls gains
-        # one extra frame per call, so at one frame per call (50 ms blocks) settling
-        # takes about SETTLE_S / 2; kept exactly as it was, as the outputs depend on it.
+        # Frames since the latest jump (or start-up), carried across calls unchanged so
+        # settling takes SETTLE_S whatever the block size.
         since = self._since_jump
         for i, jump in enumerate(jumps.tolist()):
             since = 0 if jump else since + 1
             settled[i] = since >= self._settle_frames
-        self._since_jump = since + 1
+        self._since_jump = since
         return settled
 
 

@@ -45,6 +45,8 @@ AUDIBLE_EDGE_HZ = 17_000.0
 # Narrowest transition band allowed (filter length ∝ 1/width).
 MIN_TRANSITION_HZ = 300.0
 STOPBAND_ATTENUATION_DB = 80.0
+# Output-index split for the mixer phase (see FrontEnd._mixer).
+_PHASE_CHUNK = 1 << 20
 # Kaiser's length formula is approximate: design for a little more than promised.
 DESIGN_MARGIN_DB = 4.0
 # Carrier tracker time constant: follows level/phase changes, ignores Doppler.
@@ -155,11 +157,15 @@ class FrontEnd:
         self._skip = self._columns - 1  # outputs still inside the filter's warm-up
         self.latency_samples = taps.size
         self._pending = np.zeros((channels, 0), np.float64)
-        self._step = (omega * d) % (2.0 * math.pi)
-        self._phase = (omega * (d - 1)) % (2.0 * math.pi)
+        # Mixer phase of output k, in cycles: k·f0·D/fs + f0·(D-1)/fs (mod 1), computed
+        # from k alone (see _mixer) so it is bit-identical however the stream is cut.
+        self._cycles_per_output = carrier_hz * d / sample_rate
+        self._cycles_offset = (carrier_hz * (d - 1) / sample_rate) % 1.0
+        self._cycles_per_chunk = (self._cycles_per_output * _PHASE_CHUNK) % 1.0
+        self._outputs = 0  # baseband samples produced so far (including warm-up ones)
         self._track_pole = math.exp(-1.0 / (CARRIER_TRACK_TAU_S * self.output_rate))
         self._carrier = np.zeros(channels, dtype=np.complex128)
-        self._cache: dict[int, tuple[ComplexArray, ComplexArray]] = {}
+        self._cache: dict[int, ComplexArray] = {}
 
     @property
     def carrier(self) -> ComplexArray:
@@ -172,15 +178,29 @@ class FrontEnd:
         level: FloatArray = 20.0 * np.log10(np.maximum(np.abs(self._carrier), 1e-12))
         return level
 
-    def _per_length(self, n: int) -> tuple[ComplexArray, ComplexArray]:
-        """Mixer rotation and tracker weights for an n-sample output block (cached)."""
+    def _per_length(self, n: int) -> ComplexArray:
+        """Carrier-tracker weights for an n-sample output block (cached)."""
         cached = self._cache.get(n)
         if cached is None:
-            rotation = np.exp(-1j * self._step * np.arange(n))
             pole = self._track_pole
             weights = ((1.0 - pole) * pole ** np.arange(n - 1, -1, -1)).astype(np.complex128)
-            cached = self._cache[n] = (rotation, weights)
+            cached = self._cache[n] = weights
         return cached
+
+    def _mixer(self, n: int) -> ComplexArray:
+        """e^{-jφ_k} for the next n outputs, each φ_k from its index k alone.
+
+        Accumulating the phase block by block would round differently for different
+        block sizes; k = q·_PHASE_CHUNK + r keeps every product small (exact to ≈1e-12
+        cycles after years of streaming) and depends on nothing but k.
+        """
+        k = np.arange(self._outputs, self._outputs + n, dtype=np.int64)
+        q, r = np.divmod(k, _PHASE_CHUNK)
+        cycles = (q * self._cycles_per_chunk) % 1.0 + (r * self._cycles_per_output) % 1.0
+        cycles += self._cycles_offset
+        self._outputs += n
+        rotation: ComplexArray = np.exp(-2j * math.pi * (cycles % 1.0))
+        return rotation
 
     def process(self, block: npt.ArrayLike) -> ComplexArray:
         """Demodulate `block` (frames, channels); return completed baseband (n, channels)."""
@@ -231,13 +251,10 @@ class FrontEnd:
             (complex_products.strides[0], p_count * item, (1 - p_count) * item),
         )
         summed = pairwise_sum_last(diagonal)
-        rotation, weights = self._per_length(n)
-        base = summed * (rotation * np.exp(-1j * self._phase))
-        # NB: the mixer phase is accumulated per call, so its last-bit rounding depends
-        # on the block sizes unless D·ω is a multiple of 2π (e.g. 40 kHz at 96 kHz, as
-        # in the chunking test); kept as it was, as the outputs depend on it.
-        self._phase = float((self._phase + self._step * n) % (2.0 * math.pi))
-        # One-pole carrier tracker, closed form over the block (exact for any chunking).
+        weights = self._per_length(n)
+        base = summed * self._mixer(n)
+        # One-pole carrier tracker, closed form over the block (chunking changes only its
+        # last bits; it is reported, the features measure the carrier per frame).
         # einsum, not @: a BLAS gemv here may go multithreaded (see linalg).
         self._carrier = self._track_pole**n * self._carrier + np.einsum("cn,n->c", base, weights)
         drop = min(self._skip, n)
