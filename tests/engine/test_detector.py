@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from uspd.detector import DetectorOptions, MotionClass, OccupancyDetector
+from uspd.detector import REASON_WARMING_UP, DetectorOptions, MotionClass, OccupancyDetector
 
 HOP = 0.05
 
@@ -141,8 +141,8 @@ def test_warming_up_cannot_turn_on_but_keeps_occupied() -> None:
         det.update(i * HOP, probs(MotionClass.HUMAN_MAJOR), warming_up=True) for i in range(20)
     ]
     assert not any(d.occupied for d in decisions)
-    assert decisions[-1].reason == "warming up"
+    assert decisions[-1].reason == REASON_WARMING_UP
     assert det.update(1.0, probs(MotionClass.HUMAN_MAJOR)).occupied is False  # 1 of 3
     assert det.update(1.05, probs(MotionClass.HUMAN_MAJOR)).occupied
     held = det.update(1.1, probs(MotionClass.HUMAN_MINOR), warming_up=True)
-    assert held.occupied and held.reason != "warming up"
+    assert held.occupied and held.reason != REASON_WARMING_UP

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .detector import DetectorOptions, OccupancyDetector
-from .pipeline import MotionScorer, Pipeline
+from .pipeline import FrameResult, MotionScorer, Pipeline
 from .scoring import ConventionalScorer, load_default_scorer
 from .sim.library import random_scenario
 from .sim.scenario import Scenario
@@ -172,29 +172,50 @@ def _render(scene: BenchScene) -> tuple[npt.NDArray[np.float32], list[TruthFrame
 
 
 def _decide(
-    scene: BenchScene,
-    audio: npt.NDArray[np.float32],
-    scorer: MotionScorer,
-    hold_s: float = HOLD_S,
-) -> tuple[list[tuple[float, bool]], float]:
-    """(time, occupied) per decision, and when the pipeline finished warming up."""
+    scene: BenchScene, audio: npt.NDArray[np.float32], scorer: MotionScorer
+) -> list[FrameResult]:
+    """The production pipeline (suite hold time) on a scene, fed 50 ms blocks."""
     sc = scene.scenario
     pipeline = Pipeline(
         sc.sample_rate,
         sc.n_mics,
         sc.carrier_hz,
         scorer=scorer,
-        detector=OccupancyDetector(DetectorOptions(hold_time_s=hold_s)),
+        detector=OccupancyDetector(DetectorOptions(hold_time_s=HOLD_S)),
     )
     block = round(0.05 * sc.sample_rate)
-    out: list[tuple[float, bool]] = []
-    ready_t = math.inf
+    results: list[FrameResult] = []
     for start in range(0, audio.shape[0], block):
-        for r in pipeline.process(audio[start : start + block]):
-            out.append((r.decision.t, r.decision.occupied))
-            if r.probabilities is not None and r.decision.reason != "warming up":
-                ready_t = min(ready_t, r.decision.t)
-    return out, ready_t
+        results.extend(pipeline.process(audio[start : start + block]))
+    return results
+
+
+def _occupancy(results: list[FrameResult]) -> list[tuple[float, bool]]:
+    """(time, occupied) per decision."""
+    return [(r.decision.t, r.decision.occupied) for r in results]
+
+
+def _ready_t(results: list[FrameResult]) -> float:
+    """When the pipeline finished warming up (first scored frame past WARMUP_S)."""
+    return next(
+        (r.decision.t for r in results if r.probabilities is not None and not r.warming_up),
+        math.inf,
+    )
+
+
+def _replay(results: list[FrameResult], options: DetectorOptions) -> list[tuple[float, bool]]:
+    """The same frames' evidence through a detector with other options (no DSP re-run;
+    valid while emission never pauses, as in the suite)."""
+    detector = OccupancyDetector(options)
+    out = []
+    for r in results:
+        t = r.decision.t
+        if r.probabilities is None:
+            decision = detector.hold(t, r.decision.reason)
+        else:
+            decision = detector.update(t, r.probabilities, warming_up=r.warming_up)
+        out.append((t, decision.occupied))
+    return out
 
 
 def _score(
@@ -338,12 +359,13 @@ def run_suite(
         audio_s += scene.scenario.duration_s
         for name, factory in scorers.items():
             start = time.process_time()
-            decisions, ready_t = _decide(scene, audio, factory())
+            results = _decide(scene, audio, factory())
             if name == "pipeline":
                 pipeline_cpu += time.process_time() - start
-            outcome = _score(scene, decisions, truth, ready_t)
+            ready_t = _ready_t(results)
+            outcome = _score(scene, _occupancy(results), truth, ready_t)
             if scene.group == "seated":
-                default, _ = _decide(scene, audio, factory(), DetectorOptions().hold_time_s)
+                default = _replay(results, DetectorOptions())
                 outcome.continuity_default_hold = _score(scene, default, truth, ready_t).continuity
             outcomes[name].append(outcome)
         if progress:

@@ -40,6 +40,7 @@ class MotionClass(IntEnum):
 
 
 CLASS_NAMES: tuple[str, ...] = ("none", "major", "minor", "non_human")
+REASON_WARMING_UP = "warming up"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,7 +181,7 @@ class OccupancyDetector:
         elif self._occupied:
             reason = f"holding ({t - self._last_motion_t:.1f} s since motion)"
         elif warming_up:
-            reason = "warming up"
+            reason = REASON_WARMING_UP
         else:
             reason = "no motion"
 

@@ -72,6 +72,8 @@ class FrameResult:
     snr_db: float
     music_present: bool
     health_problem: str | None
+    warming_up: bool
+    """Scored, but too soon after start for presence to be declared (WARMUP_S)."""
 
 
 def default_scorer() -> MotionScorer:
@@ -196,9 +198,9 @@ class Pipeline:
                 self._no_carrier_frames = 0
             probabilities: npt.NDArray[np.float32] | None = None
             self._usable_frames = self._usable_frames + 1 if usable else 0
+            warming_up = usable and self._usable_frames * FRAME_HOP_S < WARMUP_S
             if usable:
                 probabilities = self.scorer.score(context, frames, i)
-                warming_up = self._usable_frames * FRAME_HOP_S < WARMUP_S
                 decision = self.detector.update(t, probabilities, warming_up=warming_up)
             else:
                 reason = "emission off" if not emission_on else "no carrier received"
@@ -212,6 +214,7 @@ class Pipeline:
                     snr_db=snr_db if usable else 0.0,
                     music_present=bool(frames.music[i] or frames.sensitivity_reduced[i]),
                     health_problem=health,
+                    warming_up=warming_up,
                 )
             )
         return results
