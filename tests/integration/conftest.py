@@ -13,6 +13,7 @@ from unittest.mock import AsyncMock, MagicMock, PropertyMock, patch
 import numpy as np
 import pytest
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
@@ -136,6 +137,22 @@ BASE_STATE = SensorState(
 def make_state(**changes: Any) -> SensorState:
     """A SensorState like BASE_STATE with some fields changed."""
     return replace(BASE_STATE, **changes)
+
+
+async def complete_calibration(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
+    """A real calibration in the config flow: progress → result form (an ultrasonic
+    carrier) → entry."""
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["step_id"] == "calibrate"
+    await hass.async_block_till_done()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "calibration_result"
+    assert float(result["description_placeholders"]["carrier"]) >= 18.0
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    return result
 
 
 class FakeRunner:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from ipaddress import ip_address
-from typing import Any
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -36,7 +35,7 @@ from custom_components.ultrasonic_presence.uspd.node.announce import (
 from custom_components.ultrasonic_presence.uspd.node.keys import generate_key, node_id
 from custom_components.ultrasonic_presence.uspd.node.server import NodeServer
 
-from .conftest import SteppedRunner
+from .conftest import SteppedRunner, complete_calibration
 
 pytestmark = [
     pytest.mark.usefixtures("socket_enabled"),
@@ -85,21 +84,6 @@ def _announcement(port: int, key: str) -> ZeroconfServiceInfo:
     )
 
 
-async def _calibrate(hass: HomeAssistant, result: dict[str, Any]) -> dict[str, Any]:
-    """Progress → (calibration on the node) → result form → entry."""
-    assert result["type"] is FlowResultType.SHOW_PROGRESS
-    assert result["step_id"] == "calibrate"
-    await hass.async_block_till_done()
-    result = await hass.config_entries.flow.async_configure(result["flow_id"])
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "calibration_result"
-    assert float(result["description_placeholders"]["carrier"]) >= 18.0
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    return result
-
-
 async def _step(hass: HomeAssistant, runner: SteppedRunner, seconds: float) -> None:
     await hass.async_add_executor_job(runner.run_for, seconds)
     await hass.async_block_till_done()
@@ -138,7 +122,7 @@ async def test_node_flow_and_occupancy(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {**node_input, "key": node_key}
     )
-    result = await _calibrate(hass, result)
+    result = await complete_calibration(hass, result)
     entry = result["result"]
     assert entry.title == "Sensor node 127.0.0.1"
     assert entry.unique_id == f"node-{node_id(node_key)}"
@@ -188,7 +172,7 @@ async def test_zeroconf_discovery_of_a_real_node(
     assert node.stats.sessions == node.stats.auth_failures == 0
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"key": node_key})
-    result = await _calibrate(hass, result)
+    result = await complete_calibration(hass, result)
     entry = result["result"]
     assert entry.title == "Sensor node Kitchen"
     spec = SourceSpec("node", {"host": "127.0.0.1", "port": node.port, "key": node_key})
@@ -236,7 +220,7 @@ async def test_node_key_changes_while_running(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"host": "127.0.0.1", "port": node.port, "key": node_key}
     )
-    entry = (await _calibrate(hass, result))["result"]
+    entry = (await complete_calibration(hass, result))["result"]
     entity_id = "binary_sensor.sensor_node_127_0_0_1_occupancy"
 
     # Between the entry's check and its first read the node restarts with a new key.
@@ -286,7 +270,7 @@ async def test_node_restarts_with_a_new_key_during_an_outage(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"host": "127.0.0.1", "port": node.port, "key": node_key}
     )
-    entry = (await _calibrate(hass, result))["result"]
+    entry = (await complete_calibration(hass, result))["result"]
     entity_id = "binary_sensor.sensor_node_127_0_0_1_occupancy"
     runner = stepped_runner.instances[-1]
     await _step(hass, runner, 0.5)

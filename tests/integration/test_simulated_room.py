@@ -12,7 +12,6 @@ import pytest
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ultrasonic_presence.const import CONF_CALIBRATION, CONF_SOURCE, DOMAIN
@@ -26,7 +25,7 @@ from custom_components.ultrasonic_presence.uspd.runner import (
     run_calibration,
 )
 
-from .conftest import SteppedRunner
+from .conftest import SteppedRunner, complete_calibration
 
 
 def _engine_ready() -> bool:
@@ -138,15 +137,7 @@ async def test_config_flow_on_the_real_engine(hass: HomeAssistant, stepped_runne
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"source": "simulated"}
     )
-    assert result["type"] is FlowResultType.SHOW_PROGRESS
-    await hass.async_block_till_done()
-    result = await hass.config_entries.flow.async_configure(result["flow_id"])
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "calibration_result"
-    assert float(result["description_placeholders"]["carrier"]) >= 18.0
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
+    result = await complete_calibration(hass, result)
 
     entry = result["result"]
     runner = stepped_runner.instances[-1]
