@@ -152,3 +152,38 @@ def test_replay_reproduces_the_pipelines_decisions() -> None:
     assert True in states and states[-1] is False  # it turned on and cleared again
     assert bench._replay(results, options) == occupancy
     assert bench._replay(results, DetectorOptions()) != occupancy  # the hold matters
+
+
+def test_suite_reports_det_points_consistent_with_its_headline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A two-scene suite (empty room with a fan, walk-in) at 48 kHz: one DET point per
+    setting for each scorer; the point at the default setting reproduces the headline
+    figures, and a higher sensitivity never misses more walk-ins."""
+    from uspd.sim.library import random_scenario
+
+    scenes = [
+        bench.BenchScene(
+            "empty",
+            "floor_fan",
+            random_scenario("floor_fan", 11, duration_s=10.0, sample_rate=48_000, n_mics=2),
+        ),
+        bench.BenchScene(
+            "walk",
+            "walk",
+            random_scenario("walk", 12, duration_s=12.0, sample_rate=48_000, n_mics=2),
+        ),
+    ]
+    monkeypatch.setattr(bench, "build_suite", lambda scale: scenes)
+    report = bench.run_suite(0.0)
+    model, conventional = report.scorers["pipeline"], report.scorers["conventional"]
+    assert [p["value"] for p in model["det"]] == list(bench.SENSITIVITIES)
+    assert [p["value"] for p in conventional["det"]] == list(bench.CONVENTIONAL_ON_DB)
+    for figures, default in ((model, 0.5), (conventional, 6.0)):
+        point = next(p for p in figures["det"] if p["value"] == default)
+        assert point["false_alarms_per_hour"] == figures["false_alarms_per_hour_without_pets"]
+        assert point["miss_rate"] == pytest.approx(1.0 - figures["detection_rate"])
+    misses = [p["miss_rate"] for p in model["det"]]
+    assert misses == sorted(misses, reverse=True)
+    assert report.compute["pipeline_realtime_factor"] > 0
+    assert any("DET pipeline" in line for line in bench.table(report))

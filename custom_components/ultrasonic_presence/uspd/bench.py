@@ -33,7 +33,11 @@ import numpy as np
 import numpy.typing as npt
 
 from .detector import DetectorOptions, OccupancyDetector
+from .dsp.chain import DspChain
+from .dsp.conventional import ConventionalOptions
+from .dsp.features import FeatureFrames
 from .pipeline import FrameResult, MotionScorer, Pipeline
+from .runner import BLOCK_S
 from .scoring import ConventionalScorer, load_default_scorer
 from .sim.library import random_scenario
 from .sim.scenario import Scenario
@@ -171,22 +175,38 @@ def _render(scene: BenchScene) -> tuple[npt.NDArray[np.float32], list[TruthFrame
     return audio, truth
 
 
+def _features(
+    scene: BenchScene, audio: npt.NDArray[np.float32]
+) -> tuple[DspChain, list[FeatureFrames]]:
+    """The production DSP chain on a scene, fed the live runner's 50 ms blocks, once:
+    every scorer (and every DET setting) is then decided on the same frames."""
+    sc = scene.scenario
+    chain = DspChain(sc.sample_rate, sc.carrier_hz, sc.n_mics)
+    block = round(BLOCK_S * sc.sample_rate)
+    return chain, [chain.process(audio[s : s + block]) for s in range(0, audio.shape[0], block)]
+
+
 def _decide(
-    scene: BenchScene, audio: npt.NDArray[np.float32], scorer: MotionScorer
+    scene: BenchScene,
+    chain: DspChain,
+    parts: list[FeatureFrames],
+    scorer: MotionScorer,
+    options: DetectorOptions | None = None,
 ) -> list[FrameResult]:
-    """The production pipeline (suite hold time) on a scene, fed 50 ms blocks."""
+    """The production pipeline (suite hold time unless `options`) on a scene's frames;
+    `Pipeline.process` is exactly `decide(chain.process(block))`."""
     sc = scene.scenario
     pipeline = Pipeline(
         sc.sample_rate,
         sc.n_mics,
         sc.carrier_hz,
         scorer=scorer,
-        detector=OccupancyDetector(DetectorOptions(hold_time_s=HOLD_S)),
+        detector=OccupancyDetector(options or DetectorOptions(hold_time_s=HOLD_S)),
+        chain=chain,
     )
-    block = round(0.05 * sc.sample_rate)
     results: list[FrameResult] = []
-    for start in range(0, audio.shape[0], block):
-        results.extend(pipeline.process(audio[start : start + block]))
+    for frames in parts:
+        results.extend(pipeline.decide(frames))
     return results
 
 
@@ -287,10 +307,11 @@ def _aggregate(outcomes: list[SceneOutcome]) -> dict[str, Any]:
         mine = [o for o in empty if o.kind == kind]
         hours = sum(o.seconds for o in mine) / 3600.0
         alarms = sum(o.false_alarms for o in mine)
-        fa[kind] = {"alarms": alarms, "hours": round(hours, 3), "per_hour": alarms / hours}
-    people_kinds = [k for k in EMPTY_KINDS if k != "pet"]
-    hours = sum(fa[k]["hours"] for k in people_kinds)
-    alarms = sum(fa[k]["alarms"] for k in people_kinds)
+        per_hour = alarms / hours if hours else math.nan
+        fa[kind] = {"alarms": alarms, "hours": round(hours, 3), "per_hour": per_hour}
+    people = [o for o in empty if o.kind != "pet"]
+    hours = sum(o.seconds for o in people) / 3600.0
+    alarms = sum(o.false_alarms for o in people)
     walks = [o for o in outcomes if o.detected is not None]
     by_distance = {}
     for lo, hi in DISTANCE_BINS_M:
@@ -340,34 +361,58 @@ def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else math.nan
 
 
+SENSITIVITIES = tuple(round(0.1 * i, 1) for i in range(11))
+"""DET sweep of the model pipeline: the detector's sensitivity option, 0…1."""
+CONVENTIONAL_ON_DB = (3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 13.0, 16.0, 20.0)
+"""DET sweep of the conventional detector: its switch-on threshold over the floor, dB
+(switch-off at half of it, as the default 6/3 dB)."""
+
+
 def run_suite(
     scale: float = 1.0,
     scorers: dict[str, ScorerFactory] | None = None,
     progress: Callable[[str], None] | None = None,
+    *,
+    det: bool = True,
 ) -> Report:
-    """Render every scene once, run every scorer on it, aggregate."""
+    """Render every scene once, run the DSP once, decide with every scorer, aggregate.
+
+    With `det`, each scorer is also run over its operating points (the model's
+    sensitivity option; the conventional detector's threshold) for a DET curve.
+    """
     scorers = scorers or {
         "pipeline": load_default_scorer,
         "conventional": ConventionalScorer,
     }
     suite = build_suite(scale)
     outcomes: dict[str, list[SceneOutcome]] = {name: [] for name in scorers}
+    sweeps: dict[str, dict[float, list[SceneOutcome]]] = {name: {} for name in scorers}
+    runtimes = {name: factory().runtime for name, factory in scorers.items()}
     pipeline_cpu = 0.0
     audio_s = 0.0
     for n, scene in enumerate(suite, 1):
         audio, truth = _render(scene)
         audio_s += scene.scenario.duration_s
+        start = time.process_time()
+        chain, parts = _features(scene, audio)
+        dsp_cpu = time.process_time() - start
         for name, factory in scorers.items():
             start = time.process_time()
-            results = _decide(scene, audio, factory())
+            results = _decide(scene, chain, parts, factory())
             if name == "pipeline":
-                pipeline_cpu += time.process_time() - start
+                pipeline_cpu += dsp_cpu + time.process_time() - start
             ready_t = _ready_t(results)
             outcome = _score(scene, _occupancy(results), truth, ready_t)
             if scene.group == "seated":
                 default = _replay(results, DetectorOptions())
                 outcome.continuity_default_hold = _score(scene, default, truth, ready_t).continuity
             outcomes[name].append(outcome)
+            if not det:
+                continue
+            points = _operating_points(scene, chain, parts, results, runtimes[name])
+            for setting, decisions in points:
+                point = _score(scene, decisions, truth, ready_t)
+                sweeps[name].setdefault(setting, []).append(point)
         if progress:
             progress(f"[{n}/{len(suite)}] {scene.group}/{scene.kind}")
     report = Report()
@@ -380,9 +425,48 @@ def run_suite(
         "scale": scale,
     }
     for name, outs in outcomes.items():
-        report.scorers[name] = {"runtime": scorers[name]().runtime, **_aggregate(outs)}
+        report.scorers[name] = {"runtime": runtimes[name], **_aggregate(outs)}
+        if sweeps[name]:
+            report.scorers[name]["det"] = [
+                _det_point(runtimes[name], setting, points)
+                for setting, points in sorted(sweeps[name].items())
+            ]
     report.compute["pipeline_realtime_factor"] = audio_s / pipeline_cpu if pipeline_cpu else 0.0
     return report
+
+
+def _operating_points(
+    scene: BenchScene,
+    chain: DspChain,
+    parts: list[FeatureFrames],
+    results: list[FrameResult],
+    runtime: str,
+) -> Iterator[tuple[float, list[tuple[float, bool]]]]:
+    """(setting, decisions) per operating point of one scorer on one scene.
+
+    The model's probabilities do not depend on the detector, so its sweep replays them;
+    the conventional detector's threshold is inside the scorer, so it is re-run."""
+    if runtime == "conventional":
+        for on_db in CONVENTIONAL_ON_DB:
+            scorer = ConventionalScorer(ConventionalOptions(on_db=on_db, off_db=on_db / 2.0))
+            yield on_db, _occupancy(_decide(scene, chain, parts, scorer))
+    else:
+        for sensitivity in SENSITIVITIES:
+            detector = DetectorOptions(hold_time_s=HOLD_S, sensitivity=sensitivity)
+            yield sensitivity, _replay(results, detector)
+
+
+def _det_point(runtime: str, setting: float, outcomes: list[SceneOutcome]) -> dict[str, Any]:
+    """One DET point: false alarms/h over empty rooms without pets vs walk-in misses."""
+    figures = _aggregate(outcomes)
+    return {
+        "setting": "on_db" if runtime == "conventional" else "sensitivity",
+        "value": setting,
+        "false_alarms_per_hour": figures["false_alarms_per_hour_without_pets"],
+        "false_alarms_per_hour_upper95": figures["false_alarms_per_hour_upper95"],
+        "miss_rate": 1.0 - figures["detection_rate"],
+        "latency_p95_s": figures["latency_p95_s"],
+    }
 
 
 def compute_figures() -> dict[str, float]:
@@ -439,6 +523,14 @@ def table(report: Report) -> Iterator[str]:
         "seated_continuity_default_hold",
     )
     yield row("clear beyond hold, max (s)", "clear_beyond_hold_s_max")
+    for n in names:
+        points = report.scorers[n].get("det", [])
+        if points:
+            yield f"DET {n} ({points[0]['setting']}: false alarms/h, miss rate):"
+            yield "  " + "  ".join(
+                f"{p['value']:g}: {p['false_alarms_per_hour']:.3g}, {p['miss_rate']:.3f}"
+                for p in points
+            )
     yield f"suite: {report.suite}"
     for key, value in report.compute.items():
         yield f"{key:{width}s}{value:16.3g}"

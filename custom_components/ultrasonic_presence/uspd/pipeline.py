@@ -96,14 +96,22 @@ class Pipeline:
         detector: OccupancyDetector | None = None,
         scorer: MotionScorer | None = None,
         t0: float = 0.0,
+        chain: DspChain | None = None,
     ) -> None:
         """ValueError for rates/carriers the DSP cannot serve (message says why).
 
         With a calibration, SNR is reported against its measured noise (the same
         figure calibration showed) and a HealthMonitor watches for carrier drop or new
         interference; without one (recordings) SNR comes from the feature floor.
+        `chain`: an existing DspChain for this rate/carrier/channels, for callers that
+        feed `decide` with frames computed once (the benchmark scores one DSP run with
+        several scorers).
         """
-        self.chain = DspChain(sample_rate, carrier_hz, channels)
+        if chain is not None:
+            fe = chain.frontend
+            if (fe.sample_rate, fe.carrier_hz, fe.channels) != (sample_rate, carrier_hz, channels):
+                raise ValueError("the DspChain given was made for another stream")
+        self.chain = chain or DspChain(sample_rate, carrier_hz, channels)
         self.calibration = calibration
         self.health = HealthMonitor(calibration) if calibration else None
         self.detector = detector or OccupancyDetector()
@@ -160,7 +168,10 @@ class Pipeline:
 
         A complex block is baseband from a sensor node (its FrontEnd ran there).
         """
-        frames = self.chain.process(block)
+        return self.decide(self.chain.process(block), emission_on=emission_on)
+
+    def decide(self, frames: FeatureFrames, *, emission_on: bool = True) -> list[FrameResult]:
+        """Score and decide feature frames from this pipeline's DspChain, in order."""
         results: list[FrameResult] = []
         if not frames.features.shape[0]:
             return results

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .detector import MotionClass
-from .dsp.conventional import ConventionalDetector
+from .dsp.conventional import ConventionalDetector, ConventionalOptions
 from .dsp.features import FeatureFrames, scale_features
 
 F32 = npt.NDArray[np.float32]
@@ -24,9 +24,9 @@ class ConventionalScorer:
 
     runtime: str = "conventional"
 
-    def __init__(self) -> None:
-        """Fresh adaptive floor."""
-        self.detector = ConventionalDetector()
+    def __init__(self, options: ConventionalOptions | None = None) -> None:
+        """Fresh adaptive floor (options: thresholds, for the benchmark's DET sweep)."""
+        self.detector = ConventionalDetector(options)
 
     def score(self, context: F32, frames: FeatureFrames, i: int) -> F32:
         """Feed frame `i` to the energy detector (it keeps its own floor/hysteresis)."""

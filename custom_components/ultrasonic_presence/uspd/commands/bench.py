@@ -23,6 +23,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the JSON report")
     parser.add_argument("--no-compute", action="store_true", help="skip component speeds")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--no-det", action="store_true", help="skip the DET sweep (operating points)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -34,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(line, file=sys.stderr, flush=True)
 
-    report = run_suite(args.scale, progress=progress)
+    report = run_suite(args.scale, progress=progress, det=not args.no_det)
     if not args.no_compute:
         report.compute.update(compute_figures())
     if args.json:
