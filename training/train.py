@@ -48,18 +48,18 @@ class Config:
     """Corpus sizes, seeds and training settings (all recorded in the model card)."""
 
     scene_s: float = 30.0
-    n_seed: int = 160
-    n_pool: int = 480  # split into `rounds` fresh slices
+    n_seed: int = 480
+    n_pool: int = 1440  # split into `rounds` fresh slices
     n_holdout: int = 156
     seed_base: int = 1_000
     pool_base: int = 100_000
     holdout_base: int = 900_000
     rounds: int = 2  # mining rounds after the seed model
-    stride_train: int = 3
-    stride_pool: int = 2
+    stride_train: int = 9
+    stride_pool: int = 6
     mine_per_round: int = 15_000
     uncertain_below: float = 0.6
-    epochs: int = 10
+    epochs: int = 16
     batch: int = 128
     width: int = 10
     dense: int = 32
