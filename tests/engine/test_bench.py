@@ -174,7 +174,7 @@ def test_suite_reports_det_points_consistent_with_its_headline(
             random_scenario("walk", 12, duration_s=12.0, sample_rate=48_000, n_mics=2),
         ),
     ]
-    monkeypatch.setattr(bench, "build_suite", lambda scale: scenes)
+    monkeypatch.setattr(bench, "build_suite", lambda scale, groups=None: scenes)
     report = bench.run_suite(0.0)
     model, conventional = report.scorers["pipeline"], report.scorers["conventional"]
     assert [p["value"] for p in model["det"]] == list(bench.SENSITIVITIES)
@@ -187,3 +187,12 @@ def test_suite_reports_det_points_consistent_with_its_headline(
     assert misses == sorted(misses, reverse=True)
     assert report.compute["pipeline_realtime_factor"] > 0
     assert any("DET pipeline" in line for line in bench.table(report))
+
+
+def test_suite_groups_select_the_same_scenes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--only empty` builds exactly the empty rooms a full run at that scale has."""
+    monkeypatch.setattr(bench, "calibrated", lambda sc: sc)
+    full = bench.build_suite(0.25)
+    empty = bench.build_suite(0.25, frozenset({"empty"}))
+    assert [s.group for s in empty] == ["empty"] * len(bench.EMPTY_KINDS)
+    assert [s.scenario for s in empty] == [s.scenario for s in full if s.group == "empty"]

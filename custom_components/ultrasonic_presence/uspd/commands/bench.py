@@ -24,6 +24,12 @@ def register(sub: Any) -> None:
     parser.add_argument("--no-compute", action="store_true", help="skip component speeds")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument(
+        "--only",
+        action="append",
+        choices=("empty", "walk", "seated"),
+        help="run only this scene group (repeatable), e.g. many hours of empty rooms",
+    )
+    parser.add_argument(
         "--no-det", action="store_true", help="skip the DET sweep (operating points)"
     )
     parser.set_defaults(func=run)
@@ -37,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(line, file=sys.stderr, flush=True)
 
-    report = run_suite(args.scale, progress=progress, det=not args.no_det)
+    groups = frozenset(args.only) if args.only else None
+    report = run_suite(args.scale, progress=progress, det=not args.no_det, groups=groups)
     if not args.no_compute:
         report.compute.update(compute_figures())
     if args.json:
