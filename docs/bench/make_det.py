@@ -37,7 +37,7 @@ def plot() -> None:
         resolution = 1.0 / hours
         points = figures["det"]
         xs = [max(p["false_alarms_per_hour"], resolution) for p in points]
-        ys = [max(p["miss_rate"], 1e-3) for p in points]
+        ys = [max(p["miss_rate"], 3e-3) for p in points]
         color, marker = styles.get(name, ("tab:gray", "^"))
         ax.plot(xs, ys, marker=marker, color=color, label=f"{name} ({figures['runtime']})")
         for p, x, y in zip(points, xs, ys, strict=True):
@@ -50,7 +50,8 @@ def plot() -> None:
                         fontsize=7, color=color)  # fmt: skip
     ax.axvline(TARGET_FA_PER_H, color="green", linestyle=":", linewidth=1)
     ax.axhline(TARGET_MISS, color="green", linestyle=":", linewidth=1)
-    ax.text(TARGET_FA_PER_H * 1.1, TARGET_MISS * 1.15, "target", color="green", fontsize=8)
+    ax.fill_between([1e-3, TARGET_FA_PER_H], 1e-3, TARGET_MISS, color="green", alpha=0.15)
+    ax.text(TARGET_FA_PER_H * 0.55, TARGET_MISS * 0.8, "target", color="green", fontsize=8)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("false alarms per hour (empty rooms: fans, curtains, HVAC, music)")
@@ -62,7 +63,7 @@ def plot() -> None:
         fontsize=9,
     )
     if resolution:
-        ax.set_xlim(resolution * 0.4, None)
+        ax.set_xlim(min(resolution * 0.4, TARGET_FA_PER_H * 0.5), None)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, title="circled: default setting", title_fontsize=7)
     fig.savefig(HERE / "det.png", dpi=90)
