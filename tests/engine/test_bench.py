@@ -123,6 +123,16 @@ def test_false_alarm_upper_bound() -> None:
     assert bench._poisson_upper95(4, 0.3) > 4 / 0.3
 
 
+def test_walkers_who_never_come_within_range_are_kept_apart() -> None:
+    """Only walk-ins within RANGE_M count towards the in-range detection rate."""
+    near = bench._score(_scene("walk"), _decisions(8.5), _truth(5.0, 8.0))
+    far = bench._score(_scene("walk"), _decisions(None), _truth(5.0, 30.0))
+    assert near.in_range and not far.in_range
+    figures = bench._aggregate([near, far])
+    assert figures["detection_rate"] == 0.5
+    assert figures["detection_rate_in_range"] == 1.0
+
+
 def test_latency_counts_from_the_end_of_warm_up() -> None:
     """Someone already walking in when the stream starts: timed from warm-up's end."""
     outcome = bench._score(_scene("walk"), _decisions(2.6), _truth(0.2, 0.5), ready_t=2.3)
@@ -182,7 +192,8 @@ def test_suite_reports_det_points_consistent_with_its_headline(
     for figures, default in ((model, 0.5), (conventional, 6.0)):
         point = next(p for p in figures["det"] if p["value"] == default)
         assert point["false_alarms_per_hour"] == figures["false_alarms_per_hour_without_pets"]
-        assert point["miss_rate"] == pytest.approx(1.0 - figures["detection_rate"])
+        in_range = figures["detection_rate_in_range"]
+        assert point["miss_rate"] == pytest.approx(1.0 - in_range, nan_ok=True)
     misses = [p["miss_rate"] for p in model["det"]]
     assert misses == sorted(misses, reverse=True)
     assert report.compute["pipeline_realtime_factor"] > 0
