@@ -207,3 +207,9 @@ def test_suite_groups_select_the_same_scenes(monkeypatch: pytest.MonkeyPatch) ->
     empty = bench.build_suite(0.25, frozenset({"empty"}))
     assert [s.group for s in empty] == ["empty"] * len(bench.EMPTY_KINDS)
     assert [s.scenario for s in empty] == [s.scenario for s in full if s.group == "empty"]
+
+
+def test_live_pipeline_speed_is_measured_per_runtime() -> None:
+    # A figure for README (Home Assistant OS runs the numpy executor); never asserted
+    # against a target, the code path must just work on a short scene.
+    assert bench.live_pipeline_realtime_factor("numpy", seconds=1.5) > 0.0

@@ -34,7 +34,6 @@ from .quant import (
     quantize_multiplier,
     quantize_multipliers,
     quantize_value,
-    truncating_divide,
 )
 
 Int8Array = npt.NDArray[np.int8]
@@ -123,6 +122,35 @@ def _windows(
                 xp[:, :, y0 : y0 + (oh - 1) * sh + 1 : sh, x0 : x0 + (ow - 1) * sw + 1 : sw]
             )
     return views
+
+
+def _tiled(
+    pads: tuple[int, int, int, int], kernel: tuple[int, int], stride: tuple[int, int]
+) -> bool:
+    """Non-overlapping, unpadded pooling (stride = kernel, the usual 2×2 case)."""
+    return not any(pads) and stride == kernel
+
+
+def _tile_reduce(
+    x: npt.NDArray[Any],
+    kernel: tuple[int, int],
+    out_hw: tuple[int, int],
+    combine: Callable[[Any, Any], Any],
+) -> npt.NDArray[Any]:
+    """Pool a `_tiled` geometry: the KH rows of each tile combined over whole rows,
+    then the KW columns — KH + KW − 2 numpy calls on long strided runs instead of one
+    per tap (multi-axis `max`/`sum` reductions are slower still on these shapes)."""
+    (kh, kw), (oh, ow) = kernel, out_hw
+    n, c = x.shape[:2]
+    tiles = x[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow * kw)
+    rows = tiles[:, :, :, 0]
+    for a in range(1, kh):
+        rows = combine(rows, tiles[:, :, :, a])
+    cols = rows.reshape(n, c, oh, ow, kw)
+    acc = cols[..., 0]
+    for b in range(1, kw):
+        acc = combine(acc, cols[..., b])
+    return acc
 
 
 def _nhwc(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -386,9 +414,14 @@ class NumpyExecutor:
 
     def _max_pool(self, op: Operator) -> Kernel:
         kh, kw, oh, ow, pads, stride, (lo, hi) = self._pool_geometry(op)
+        tiled = _tiled(pads, (kh, kw), stride)
         src, dst = op.inputs[0], op.outputs[0]
 
         def run(values: dict[int, Any]) -> None:
+            if tiled:
+                acc = _tile_reduce(values[src], (kh, kw), (oh, ow), np.maximum)
+                values[dst] = np.clip(acc, lo, hi).astype(np.int8)
+                return
             # Out-of-image taps are skipped in TFLite: pad below any int8 value.
             xp = _pad_hw(values[src].astype(np.int16), pads, -129)
             views = _windows(xp, (kh, kw), (oh, ow), stride, (1, 1))
@@ -405,13 +438,19 @@ class NumpyExecutor:
         ones = _pad_hw(np.ones((1, 1, h, wd), np.int64), pads, 0)
         count = np.sum(_windows(ones, (kh, kw), (oh, ow), stride, (1, 1)), axis=0)
         half = count // 2
+        tiled = _tiled(pads, (kh, kw), stride)
         src, dst = op.inputs[0], op.outputs[0]
 
         def run(values: dict[int, Any]) -> None:
-            xp = _pad_hw(values[src].astype(np.int64), pads, 0)
-            acc = np.sum(_windows(xp, (kh, kw), (oh, ow), stride, (1, 1)), axis=0)
-            # reference_integer_ops::AveragePool: round half away from zero.
-            rounded = truncating_divide(np.where(acc > 0, acc + half, acc - half), count)
+            if tiled:
+                acc = _tile_reduce(values[src].astype(np.int64), (kh, kw), (oh, ow), np.add)
+            else:
+                xp = _pad_hw(values[src].astype(np.int64), pads, 0)
+                acc = np.sum(_windows(xp, (kh, kw), (oh, ow), stride, (1, 1)), axis=0)
+            # reference_integer_ops::AveragePool: (acc ± count/2) / count in C++ integer
+            # division (toward zero), i.e. round half away from zero, on the magnitude.
+            magnitude = (np.abs(acc) + half) // count
+            rounded = np.where(acc < 0, -magnitude, magnitude)
             values[dst] = np.clip(rounded, lo, hi).astype(np.int8)
 
         return run
