@@ -213,3 +213,20 @@ def test_live_pipeline_speed_is_measured_per_runtime() -> None:
     # A figure for README (Home Assistant OS runs the numpy executor); never asserted
     # against a target, the code path must just work on a short scene.
     assert bench.live_pipeline_realtime_factor("numpy", seconds=1.5) > 0.0
+
+
+def test_cli_compute_only_skips_the_suite(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`uspd bench --compute-only --json` prints the speeds and never builds the suite."""
+    import json
+
+    from uspd import cli
+
+    def no_suite(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the suite must not run")
+
+    monkeypatch.setattr(bench, "run_suite", no_suite)
+    monkeypatch.setattr(bench, "compute_figures", lambda: {"dsp_realtime_factor": 123.0})
+    assert cli.main(["bench", "--compute-only", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"dsp_realtime_factor": 123.0}

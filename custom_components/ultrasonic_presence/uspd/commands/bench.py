@@ -22,6 +22,11 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the JSON report")
     parser.add_argument("--no-compute", action="store_true", help="skip component speeds")
+    parser.add_argument(
+        "--compute-only",
+        action="store_true",
+        help="only the component speeds on this machine (seconds, no suite)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument(
         "--only",
@@ -38,6 +43,16 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the suite and print the table (or JSON)."""
     from ..bench import compute_figures, run_suite, table
+
+    if args.compute_only:
+        # How much of this machine one room takes, without the suite's minutes of CPU.
+        speeds = compute_figures()
+        if args.json:
+            print(json.dumps(speeds, indent=2))
+        else:
+            for key, value in speeds.items():
+                print(f"{key:42s}{value:10.3g}")
+        return 0
 
     def progress(line: str) -> None:
         if not args.quiet:
