@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from uspd import bench
@@ -61,6 +63,16 @@ def test_missed_and_false_alarm_before_the_door() -> None:
     early = bench._score(_scene("walk"), _decisions(None, false_on=2.0), _truth(5.0, 8.0))
     assert early.false_alarms == 1
     assert not early.detected
+
+
+def test_finding_a_person_already_seated_is_no_false_alarm() -> None:
+    """'mixed' scenes: someone sits from the start; the walker comes in at 5 s."""
+    truth = [
+        replace(f, present=True, motion="minor", distance_m=2.0) if not f.present else f
+        for f in _truth(5.0, 8.0)
+    ]
+    outcome = bench._score(_scene("walk"), _decisions(None, false_on=2.0), truth)
+    assert outcome.false_alarms == 0
 
 
 def test_empty_scene_counts_every_onset() -> None:
