@@ -494,7 +494,9 @@ SPEED_SCENE_SEED = BENCH_SEED_BASE + 999_999
 SPEED_SCENE_S = 60.0
 
 
-def live_pipeline_realtime_factor(runtime: Prefer, *, seconds: float = SPEED_SCENE_S) -> float:
+def live_pipeline_realtime_factor(
+    runtime: Prefer, *, seconds: float = SPEED_SCENE_S, repeats: int = 3
+) -> float:
     """Whole pipeline (DSP, int8 model on `runtime`, detector) on one seeded walk scene,
     fed the live runner's 50 ms blocks: audio seconds per process-CPU second.
 
@@ -507,12 +509,18 @@ def live_pipeline_realtime_factor(runtime: Prefer, *, seconds: float = SPEED_SCE
         "walk", SPEED_SCENE_SEED, duration_s=seconds, sample_rate=SAMPLE_RATE, n_mics=MICS
     )
     audio, _ = _render(BenchScene("walk", "walk", scenario))
-    pipeline = Pipeline(SAMPLE_RATE, MICS, scenario.carrier_hz, scorer=ModelScorer(prefer=runtime))
     block = round(BLOCK_S * SAMPLE_RATE)
-    start = time.process_time()
-    for s in range(0, audio.shape[0], block):
-        pipeline.process(audio[s : s + block])
-    return seconds / (time.process_time() - start)
+    # Best of `repeats` fresh runs: on a shared host (VMs, a busy Home Assistant) other
+    # load slows single runs by up to 1.5× here; the fastest is the code's own cost.
+    best = math.inf
+    for _ in range(repeats):
+        scorer = ModelScorer(prefer=runtime)
+        pipeline = Pipeline(SAMPLE_RATE, MICS, scenario.carrier_hz, scorer=scorer)
+        start = time.process_time()
+        for s in range(0, audio.shape[0], block):
+            pipeline.process(audio[s : s + block])
+        best = min(best, time.process_time() - start)
+    return seconds / best
 
 
 def compute_figures() -> dict[str, float]:
