@@ -592,7 +592,13 @@ def table(report: Report) -> Iterator[str]:
                 for p in points
             )
     yield f"suite: {report.suite}"
-    for key, value in report.compute.items():
+    yield from compute_lines(report.compute)
+
+
+def compute_lines(compute: dict[str, float]) -> Iterator[str]:
+    """Component speeds, one aligned row each (the table's tail and `--compute-only`)."""
+    width = max([34, *(len(key) + 2 for key in compute)])
+    for key, value in compute.items():
         yield f"{key:{width}s}{value:16.3g}"
 
 

@@ -42,7 +42,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the suite and print the table (or JSON)."""
-    from ..bench import compute_figures, run_suite, table
+    from ..bench import compute_figures, compute_lines, run_suite, table
 
     if args.compute_only:
         # How much of this machine one room takes, without the suite's minutes of CPU.
@@ -50,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(speeds, indent=2))
         else:
-            for key, value in speeds.items():
-                print(f"{key:42s}{value:10.3g}")
+            for line in compute_lines(speeds):
+                print(line)
         return 0
 
     def progress(line: str) -> None:
