@@ -26,7 +26,8 @@ def test_info_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["info", "--json"]) == 0
     facts = json.loads(capsys.readouterr().out)
     assert facts["python"].startswith("3.14")
-    assert set(facts) >= {"uspd", "numpy", "scipy", "libc"}
+    assert set(facts) >= {"uspd", "numpy", "scipy", "libc", "runtime", "models"}
+    assert "presence_round" in facts["models"]
 
 
 def test_console_script_is_installed() -> None:

@@ -1,4 +1,5 @@
-"""The shipped presence.tflite: its contract, and both runtimes agreeing on it.
+"""The shipped models (presence_round*.tflite): their contract, both runtimes agreeing on
+each, and the ensemble that averages them.
 
 Agreement, precisely:
 - numpy executor vs LiteRT's *reference* kernels (OpResolverType.BUILTIN_REF): the
@@ -14,17 +15,28 @@ The LiteRT halves are skipped where ai_edge_litert is not importable (e.g. musl)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from uspd.detector import CLASS_NAMES as DETECTOR_CLASSES
 from uspd.dsp.features import FEATURE_SHAPE
-from uspd.model import CLASS_NAMES, DEFAULT_MODEL_PATH, load_classifier
-from uspd.model.bench import ms_per_inference
+from uspd.model import (
+    CLASS_NAMES,
+    DEFAULT_MODEL_PATH,
+    DEFAULT_MODEL_PATHS,
+    Ensemble,
+    ModelError,
+    load_classifier,
+    load_ensemble,
+)
+from uspd.model.bench import ms_per_decision, ms_per_inference
 from uspd.model.classifier import litert_available
 from uspd.model.executor import NumpyExecutor
 from uspd.model.flatbuffer import read_graph
 
+MEMBERS = pytest.mark.parametrize("path", DEFAULT_MODEL_PATHS, ids=lambda p: p.stem)
 needs_litert = pytest.mark.skipif(
     not litert_available(), reason="ai_edge_litert not importable (no wheel for this platform)"
 )
@@ -46,16 +58,17 @@ def feature_like_inputs(n: int, seed: int = 0) -> np.ndarray:
     return np.clip(x, 0.0, 1.0)
 
 
-def test_shipped_model_contract() -> None:
-    assert DEFAULT_MODEL_PATH.exists(), "presence.tflite must ship with the integration"
-    clf = load_classifier(prefer="numpy")
+@MEMBERS
+def test_shipped_model_contract(path: Path) -> None:
+    assert path.exists(), f"{path.name} must ship with the integration"
+    clf = load_classifier(path, prefer="numpy")
     assert clf.input_shape == FEATURE_SHAPE
     assert clf.class_names == CLASS_NAMES == DETECTOR_CLASSES
     lo, hi = clf.input_range
     assert lo <= 0.0 and hi >= 1.0 - 2 * clf.input_scale  # [0, 1] features fit
-    ops = {op.name for op in read_graph(DEFAULT_MODEL_PATH).operators}
+    ops = {op.name for op in read_graph(path).operators}
     assert ops <= set(NumpyExecutor.SUPPORTED_OPS)
-    assert DEFAULT_MODEL_PATH.stat().st_size < 200_000
+    assert path.stat().st_size < 200_000
 
 
 def test_predict_shapes_and_probabilities() -> None:
@@ -95,10 +108,11 @@ def test_litert_single_window_path_matches_batch() -> None:
 
 
 @needs_litert
-def test_numpy_executor_bit_exact_with_litert_reference_kernels() -> None:
+@MEMBERS
+def test_numpy_executor_bit_exact_with_litert_reference_kernels(path: Path) -> None:
     x = feature_like_inputs(200, seed=2)
-    ours = load_classifier(prefer="numpy").predict_int8(x)
-    ref = load_classifier(prefer="litert", reference_kernels=True)
+    ours = load_classifier(path, prefer="numpy").predict_int8(x)
+    ref = load_classifier(path, prefer="litert", reference_kernels=True)
     assert ref.runtime == "litert"
     theirs = ref.predict_int8(x)
     assert ours.shape == theirs.shape == (200, 4)
@@ -107,10 +121,11 @@ def test_numpy_executor_bit_exact_with_litert_reference_kernels() -> None:
 
 
 @needs_litert
-def test_numpy_executor_close_to_litert_default_kernels() -> None:
+@MEMBERS
+def test_numpy_executor_close_to_litert_default_kernels(path: Path) -> None:
     x = feature_like_inputs(200, seed=3)
-    numpy_clf = load_classifier(prefer="numpy")
-    litert_clf = load_classifier(prefer="litert")
+    numpy_clf = load_classifier(path, prefer="numpy")
+    litert_clf = load_classifier(path, prefer="litert")
     q_ours = numpy_clf.predict_int8(x).astype(np.int64)
     q_theirs = litert_clf.predict_int8(x).astype(np.int64)
     # See the module docstring: XNNPACK's float requantisation, a few LSB at most.
@@ -128,3 +143,51 @@ def test_auto_runtime_choice() -> None:
 def test_bench_reports_a_figure() -> None:
     # Measured, not asserted (timing depends on the machine); must just work.
     assert ms_per_inference("numpy", repeats=5, warmup=1) > 0.0
+    assert ms_per_decision("numpy", repeats=5, warmup=1) > 0.0
+
+
+def test_default_single_model_is_the_newest_member() -> None:
+    assert DEFAULT_MODEL_PATHS[-1] == DEFAULT_MODEL_PATH
+    assert len(DEFAULT_MODEL_PATHS) >= 2
+
+
+def test_ensemble_is_the_mean_of_its_members() -> None:
+    """Mean of the members' own probabilities, exactly, for a window and a batch."""
+    ensemble = load_ensemble(prefer="numpy")
+    members = [load_classifier(p, prefer="numpy") for p in DEFAULT_MODEL_PATHS]
+    x = feature_like_inputs(40, seed=8)
+    expected = members[0].predict(x)
+    for member in members[1:]:
+        expected = expected + member.predict(x)
+    expected = expected / np.float32(len(members))
+    batch = ensemble.predict(x)
+    np.testing.assert_array_equal(batch, expected)
+    np.testing.assert_array_equal(ensemble.predict(x[7]), batch[7])
+    np.testing.assert_array_equal(ensemble.predict_quantized(ensemble.quantize(x)), batch)
+    np.testing.assert_allclose(batch.sum(axis=1), 1.0, rtol=1e-5)
+    # The members disagree somewhere, or averaging them would be pointless.
+    argmaxes = np.stack([m.predict(x).argmax(axis=1) for m in members])
+    assert (argmaxes != argmaxes[0]).any()
+
+
+def test_ensemble_of_one_equals_the_model() -> None:
+    x = feature_like_inputs(10, seed=9)
+    model = load_classifier(DEFAULT_MODEL_PATHS[0], prefer="numpy")
+    np.testing.assert_array_equal(Ensemble([model]).predict(x), model.predict(x))
+    # One path (a str is a sequence too) is one model, not one per character.
+    one = load_ensemble(str(DEFAULT_MODEL_PATHS[0]), prefer="numpy")
+    assert len(one.members) == 1
+    np.testing.assert_array_equal(one.predict(x), model.predict(x))
+
+
+def test_ensemble_rejects_members_that_do_not_fit(tmp_path: Path) -> None:
+    from .test_model_ops import _good_model
+
+    with pytest.raises(ModelError, match="at least one"):
+        Ensemble([])
+    shipped = load_classifier(DEFAULT_MODEL_PATHS[0], prefer="numpy")
+    other = load_classifier(_good_model(), prefer="numpy")
+    with pytest.raises(ModelError, match="differ"):
+        Ensemble([shipped, other])
+    with pytest.raises(ModelError, match="cannot read model file"):
+        load_ensemble([DEFAULT_MODEL_PATHS[0], tmp_path / "missing.tflite"], prefer="numpy")

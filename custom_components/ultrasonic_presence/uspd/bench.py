@@ -527,7 +527,7 @@ def compute_figures() -> dict[str, float]:
     """Component speeds (process CPU time; one core with single-threaded BLAS)."""
     from .dsp.bench import realtime_factor as dsp_rtf
     from .model import litert_available
-    from .model.bench import ms_per_inference
+    from .model.bench import ms_per_decision, ms_per_inference
     from .sim.bench import realtime_factor as sim_rtf
 
     figures = {
@@ -538,6 +538,7 @@ def compute_figures() -> dict[str, float]:
         runtimes: list[Prefer] = ["numpy", "litert"] if litert_available() else ["numpy"]
         for runtime in runtimes:
             figures[f"ms_per_inference_{runtime}"] = ms_per_inference(runtime)
+            figures[f"ms_per_decision_{runtime}"] = ms_per_decision(runtime)
         for runtime in runtimes:
             figures[f"live_pipeline_realtime_factor_{runtime}"] = live_pipeline_realtime_factor(
                 runtime

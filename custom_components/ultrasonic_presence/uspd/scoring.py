@@ -2,12 +2,15 @@
 
 Two implementations behind one interface, so the benchmark can put them side by side
 and the product can fall back:
-- `ModelScorer`: the shipped int8 TFLite classifier (LiteRT or the numpy executor).
+- `ModelScorer`: the shipped int8 TFLite ensemble (LiteRT or the numpy executor).
 - `ConventionalScorer`: Doppler-band energy over an adaptive floor (SoundWave style),
   the baseline — it cannot tell a fan from a person, which is the point of comparing.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -37,13 +40,15 @@ class ConventionalScorer:
 
 
 class ModelScorer:
-    """The int8 classifier on the scaled context window."""
+    """The int8 classifier ensemble on the scaled context window."""
 
-    def __init__(self, path: str | None = None, prefer: str = "auto") -> None:
-        """Load the model (default: the shipped presence.tflite)."""
-        from .model import load_classifier
+    def __init__(
+        self, paths: Sequence[str | Path] | str | Path | None = None, prefer: str = "auto"
+    ) -> None:
+        """Load the model(s) (default: the shipped ensemble, model.DEFAULT_MODEL_PATHS)."""
+        from .model import load_ensemble
 
-        self.classifier = load_classifier(path, prefer)  # type: ignore[arg-type]
+        self.classifier = load_ensemble(paths, prefer)  # type: ignore[arg-type]
         self.runtime: str = self.classifier.runtime
 
         self._context: F32 | None = None
@@ -73,9 +78,9 @@ class ModelScorer:
 
 
 def load_default_scorer() -> ModelScorer | ConventionalScorer:
-    """The shipped model if it is there, else the conventional detector."""
-    from .model import DEFAULT_MODEL_PATH
+    """The shipped models if they are there, else the conventional detector."""
+    from .model import DEFAULT_MODEL_PATHS
 
-    if DEFAULT_MODEL_PATH.exists():
+    if all(path.exists() for path in DEFAULT_MODEL_PATHS):
         return ModelScorer()
     return ConventionalScorer()

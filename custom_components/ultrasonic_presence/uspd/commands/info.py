@@ -20,10 +20,13 @@ def register(sub: Any) -> None:
 
 
 def collect() -> dict[str, str]:
-    """Versions that matter when a user reports a problem."""
+    """Versions that matter when a user reports a problem, and what classifies frames."""
     import numpy as np
     import scipy
 
+    from ..model import DEFAULT_MODEL_PATHS, litert_available
+
+    shipped = [path.name for path in DEFAULT_MODEL_PATHS if path.exists()]
     return {
         "uspd": __version__,
         "python": platform.python_version(),
@@ -31,6 +34,8 @@ def collect() -> dict[str, str]:
         "libc": " ".join(platform.libc_ver()) or "unknown",
         "numpy": np.__version__,
         "scipy": scipy.__version__,
+        "runtime": "litert" if litert_available() else "numpy",
+        "models": ", ".join(shipped) or "none (conventional detector)",
     }
 
 

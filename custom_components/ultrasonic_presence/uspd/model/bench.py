@@ -4,10 +4,35 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from .classifier import Prefer, load_classifier
+from .ensemble import load_ensemble
+
+
+class _Predictor(Protocol):
+    input_shape: tuple[int, ...]
+
+    def predict(self, features: npt.ArrayLike) -> npt.NDArray[np.float32]: ...
+
+
+def _ms_per_predict(model: _Predictor, repeats: int, warmup: int, seed: int) -> float:
+    """Process CPU milliseconds per single-window `predict` (quantise, run, softmax).
+
+    CPU time rather than wall time, like the rest of `uspd bench`, so a busy machine
+    does not inflate the figure.
+    """
+    rng = np.random.default_rng(seed)
+    windows = rng.uniform(0.0, 1.0, size=(warmup + repeats, *model.input_shape)).astype(np.float32)
+    for w in windows[:warmup]:
+        model.predict(w)
+    t0 = time.process_time()
+    for w in windows[warmup:]:
+        model.predict(w)
+    return (time.process_time() - t0) / repeats * 1e3
 
 
 def ms_per_inference(
@@ -18,18 +43,15 @@ def ms_per_inference(
     warmup: int = 30,
     seed: int = 0,
 ) -> float:
-    """Process CPU milliseconds per single-window `predict` (quantise, run, softmax).
+    """Milliseconds per inference of one network (default: the newest shipped round).
 
-    CPU time rather than wall time, like the rest of `uspd bench`, so a busy machine
-    does not inflate the figure. Raises ModelNotFoundError (a FileNotFoundError) when
-    no model is shipped.
+    Raises ModelNotFoundError (a FileNotFoundError) when no model is shipped.
     """
-    clf = load_classifier(path, prefer=runtime)
-    rng = np.random.default_rng(seed)
-    windows = rng.uniform(0.0, 1.0, size=(warmup + repeats, *clf.input_shape)).astype(np.float32)
-    for w in windows[:warmup]:
-        clf.predict(w)
-    t0 = time.process_time()
-    for w in windows[warmup:]:
-        clf.predict(w)
-    return (time.process_time() - t0) / repeats * 1e3
+    return _ms_per_predict(load_classifier(path, prefer=runtime), repeats, warmup, seed)
+
+
+def ms_per_decision(
+    runtime: Prefer = "auto", *, repeats: int = 300, warmup: int = 30, seed: int = 0
+) -> float:
+    """Milliseconds per frame's classification: every member of the shipped ensemble."""
+    return _ms_per_predict(load_ensemble(prefer=runtime), repeats, warmup, seed)

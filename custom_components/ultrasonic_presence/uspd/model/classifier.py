@@ -1,4 +1,6 @@
-"""The motion classifier: one int8 .tflite, run by LiteRT if importable, else numpy.
+"""A motion classifier: one int8 .tflite, run by LiteRT if importable, else numpy.
+
+The product runs several of them as one (ensemble.py): DEFAULT_MODEL_PATHS.
 
 Why two runtimes: LiteRT (ai_edge_litert) is the fast, canonical interpreter but only
 has glibc wheels; Home Assistant OS is Alpine (musl), where our numpy executor runs
@@ -26,7 +28,13 @@ _LOGGER = logging.getLogger(__name__)
 
 # Output order of the shipped model (the detector's MotionClass follows it).
 CLASS_NAMES: tuple[str, ...] = ("none", "major", "minor", "non_human")
-DEFAULT_MODEL_PATH = Path(__file__).with_name("presence.tflite")
+# The shipped ensemble: the last mining rounds of one `scripts/train` run (see
+# MODEL_CARD.md). A single-model default (`load_classifier()`) is the newest round.
+ENSEMBLE_ROUNDS = (1, 2, 3)
+DEFAULT_MODEL_PATHS = tuple(
+    Path(__file__).with_name(f"presence_round{r}.tflite") for r in ENSEMBLE_ROUNDS
+)
+DEFAULT_MODEL_PATH = DEFAULT_MODEL_PATHS[-1]
 
 Runtime = Literal["litert", "numpy"]
 Prefer = Literal["auto", "litert", "numpy"]
@@ -208,7 +216,7 @@ def load_classifier(
     reference_kernels: bool = False,
     num_threads: int = 1,
 ) -> Classifier:
-    """Load the presence model (default: the shipped presence.tflite; path or bytes).
+    """Load one presence model (default: the newest shipped round; path or bytes).
 
     prefer: 'auto' uses LiteRT when importable, else the numpy executor; 'litert' or
     'numpy' force one (ModelError if LiteRT is asked for but missing).

@@ -1,7 +1,7 @@
 """A numpy interpreter for full-integer (int8) TFLite models.
 
 Why it exists: LiteRT ships no musl wheel, so on Home Assistant OS (Alpine) this is
-what runs `presence.tflite`. It implements exactly the ops our model uses, following
+what runs `presence_round*.tflite`. It implements exactly the ops our model uses, following
 TFLite's *reference* integer kernels (tensorflow/lite/kernels/internal/reference/
 integer_ops/*.h) so its int8 outputs match LiteRT bit for bit:
 

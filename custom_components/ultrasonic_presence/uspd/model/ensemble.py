@@ -1,0 +1,102 @@
+"""The shipped classifier: the last mining rounds' models, probabilities averaged.
+
+Why an ensemble: each mining round retrains from scratch on a different mix of hard
+windows, so the rounds err on *different* windows — one calls a slow walker at 3–4 m
+non-human, another a floor fan major. Averaging their probabilities keeps what they
+agree on: on the development suite the average of rounds 1–3 has fewer false alarms
+than round 2 alone at a higher sensitivity, and a shorter walk-in latency tail
+(MODEL_CARD.md, README "Why an ensemble"). The cost is one inference per member.
+
+Members must share the input quantisation (training calibrates every round on the same
+representative windows), so a feature window is quantised once for all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from .classifier import (
+    CLASS_NAMES,
+    DEFAULT_MODEL_PATHS,
+    Classifier,
+    Int8Array,
+    Prefer,
+    Runtime,
+    load_classifier,
+)
+from .flatbuffer import ModelError
+
+F32 = npt.NDArray[np.float32]
+
+
+class Ensemble:
+    """Classifiers on the same input; `predict*` return their mean probabilities."""
+
+    def __init__(self, members: Sequence[Classifier]) -> None:
+        """Check the members are interchangeable on input and output."""
+        if not members:
+            raise ModelError("an ensemble needs at least one model")
+        first = members[0]
+        for other in members[1:]:
+            if other.input_shape != first.input_shape or other.class_names != first.class_names:
+                raise ModelError(
+                    f"{other.source}: input {other.input_shape} / classes "
+                    f"{other.class_names} differ from {first.source}'s"
+                )
+            if (other.input_scale, other.input_zero_point) != (
+                first.input_scale,
+                first.input_zero_point,
+            ):
+                raise ModelError(
+                    f"{other.source}: input quantisation differs from {first.source}'s "
+                    "(ensemble members must be calibrated on the same windows)"
+                )
+        self.members = tuple(members)
+        self.runtime: Runtime = first.runtime
+        self.input_shape = first.input_shape
+        self.class_names = first.class_names
+        self.sources = tuple(m.source for m in members)
+
+    def quantize(self, features: npt.ArrayLike) -> Int8Array:
+        """float features → the members' common int8 input."""
+        return self.members[0].quantize(features)
+
+    def predict_quantized(self, q_input: Int8Array) -> F32:
+        """Mean probabilities (N, n_classes) of the members on int8 inputs."""
+        total = self.members[0].predict_quantized(q_input)
+        for member in self.members[1:]:
+            total = total + member.predict_quantized(q_input)
+        mean: F32 = total / np.float32(len(self.members))
+        return mean
+
+    def predict(self, features: npt.ArrayLike) -> F32:
+        """Mean probabilities for one window, or (N, n_classes) for a batch."""
+        x = np.asarray(features, dtype=np.float32)
+        single = x.shape == self.input_shape
+        batch = x[np.newaxis] if single else x
+        # Each member checks the shape and range exactly as when used alone.
+        total = self.members[0].predict(batch)
+        for member in self.members[1:]:
+            total = total + member.predict(batch)
+        mean: F32 = total / np.float32(len(self.members))
+        return mean[0] if single else mean
+
+
+def load_ensemble(
+    paths: Sequence[str | Path | bytes] | str | Path | bytes | None = None,
+    prefer: Prefer = "auto",
+    *,
+    class_names: tuple[str, ...] = CLASS_NAMES,
+) -> Ensemble:
+    """Load the shipped ensemble (default), or the given model file(s) as one."""
+    if paths is None:
+        chosen: Sequence[str | Path | bytes] = DEFAULT_MODEL_PATHS
+    elif isinstance(paths, str | Path | bytes):
+        chosen = [paths]  # one model (a str is a Sequence too: never its characters)
+    else:
+        chosen = paths
+    return Ensemble([load_classifier(p, prefer, class_names=class_names) for p in chosen])
