@@ -64,7 +64,7 @@ def test_uncertain_minor_motion_alone_never_turns_on() -> None:
 def test_sustained_confident_human_motion_turns_on() -> None:
     """A slow walker's frames split between major and minor: confident human motion
     with no sign of a fan, for 4 of 5 frames, turns the room on."""
-    walker = np.array([0.03, 0.35, 0.6, 0.02])  # p_major alone never reaches 0.65
+    walker = np.array([0.03, 0.35, 0.6, 0.02])  # p_major alone stays under the major threshold
     det = OccupancyDetector()
     states = feed(det, 0.0, 1.0, walker)
     assert states.index(True) == HUMAN_ONSET_COUNT - 1
