@@ -17,18 +17,19 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-ultragsat
 CARRIER_HZ = 19_000.0
 
 
-def check(model: str | Path | bytes, data: Path = DATA) -> dict[str, Any] | None:
-    """Per place (lab/out): clips with ≥ 1 human window, share of human windows, classes."""
+def check(models: str | Path | bytes | list[bytes], data: Path = DATA) -> dict[str, Any] | None:
+    """Per place (lab/out): clips with ≥ 1 human window, share of human windows, classes
+    (for one model, or an ensemble given as a list of model files' bytes)."""
     from scipy.io import wavfile
 
     from uspd.dsp.chain import DspChain
     from uspd.dsp.features import CONTEXT_FRAMES, ContextWindow, scale_features
-    from uspd.model import load_classifier
+    from uspd.model import load_ensemble
 
     files = sorted(data.glob("*.wav"))
     if not files:
         return None
-    clf = load_classifier(model, prefer="numpy")
+    clf = load_ensemble(models if isinstance(models, list) else [models], prefer="numpy")
     out: dict[str, Any] = {"clips": len(files)}
     per_place: dict[str, dict[str, list[Any]]] = {}
     for f in files:

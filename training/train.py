@@ -7,6 +7,9 @@ train a seed model on a small corpus; run it over a large unlabelled pool domina
 rare events; keep what it gets wrong or is unsure about (the simulator's truth plays
 the human labeller); retrain; repeat on a fresh slice of the pool. Each round's int8
 model is scored on a held-out set of different seeds with the production detector.
+The last rounds (`Config.ensemble`) ship together: each retrains from scratch on a
+different mix of hard windows, so they err on different windows, and the engine
+averages their probabilities (uspd/model/ensemble.py).
 
 Run via scripts/train (Python 3.13 + TensorFlow venv). Everything is seeded; sizes and
 seeds below are copied into MODEL_CARD.md.
@@ -49,12 +52,13 @@ class Config:
 
     scene_s: float = 30.0
     n_seed: int = 480
-    n_pool: int = 1440  # split into `rounds` fresh slices
+    n_pool: int = 2160  # split into `rounds` fresh slices
     n_holdout: int = 156
     seed_base: int = 1_000
     pool_base: int = 100_000
     holdout_base: int = 900_000
-    rounds: int = 2  # mining rounds after the seed model
+    rounds: int = 3  # mining rounds after the seed model
+    ensemble: tuple[int, ...] = (1, 2, 3)  # rounds shipped together (probabilities averaged)
     stride_train: int = 9
     stride_pool: int = 6
     mine_per_round: int = 15_000
@@ -176,12 +180,13 @@ def mine(
 
 
 # ---------------------------------------------------------------------- evaluation
-def evaluate(model_bytes: bytes, scenes: list[C.Scene], context: int) -> dict[str, Any]:
-    """int8 model (numpy executor, as shipped) + production detector on held-out scenes."""
+def evaluate(models: bytes | list[bytes], scenes: list[C.Scene], context: int) -> dict[str, Any]:
+    """int8 model or ensemble (numpy executor, as shipped) + production detector on
+    held-out scenes."""
     from uspd.detector import OccupancyDetector
-    from uspd.model import load_classifier
+    from uspd.model import load_ensemble
 
-    clf = load_classifier(model_bytes, prefer="numpy")
+    clf = load_ensemble([models] if isinstance(models, bytes) else models, prefer="numpy")
     conf = np.zeros((4, 4), np.int64)
     fa_events, fa_seconds = 0, 0.0
     fa_kinds: dict[str, int] = {}
@@ -314,16 +319,59 @@ def run(cfg: Config, out_dir: Path, card_path: Path, model_dir: Path) -> dict[st
         "fingerprint": fingerprint,
         "total_seconds": round(time.monotonic() - t_start, 1),
     }
+    finish(report, cfg, out_dir, hold_scenes, card_path=card_path, model_dir=model_dir)
+    return report
+
+
+def finish(
+    report: dict[str, Any],
+    cfg: Config,
+    run_dir: Path,
+    hold_scenes: list[C.Scene],
+    *,
+    card_path: Path,
+    model_dir: Path,
+) -> None:
+    """Score the ensemble, check real clips, ship the members, write report and card."""
+    from uspd.dsp.features import CONTEXT_FRAMES
+
     from .realcheck import check
 
-    report["real_check"] = check(model_bytes)
-    (out_dir / "report.json").write_text(json.dumps(report, indent=1))
+    members = [(run_dir / f"round{r}.tflite").read_bytes() for r in cfg.ensemble]
+    report["ensemble"] = {
+        "rounds": list(cfg.ensemble),
+        **evaluate(members, hold_scenes, CONTEXT_FRAMES),
+    }
+    report["real_check"] = check(members)
+    (run_dir / "report.json").write_text(json.dumps(report, indent=1))
     model_dir.mkdir(parents=True, exist_ok=True)
-    (model_dir / "presence.tflite").write_bytes(model_bytes)
+    for r, content in zip(cfg.ensemble, members, strict=True):
+        (model_dir / f"presence_round{r}.tflite").write_bytes(content)
     from .card import write_card
 
     write_card(report, card_path)
-    print(f"wrote {model_dir / 'presence.tflite'} ({len(model_bytes)} bytes) and {card_path}")
+    print(f"wrote presence_round{{{','.join(map(str, cfg.ensemble))}}}.tflite and {card_path}")
+
+
+def reevaluate(run_dir: Path, card_path: Path, model_dir: Path) -> dict[str, Any]:
+    """Re-score a finished run's int8 models with today's engine (detector, features of
+    the cached held-out corpus) without retraining: a detector change needs no new
+    models, only new figures. Training-time fields (windows, mining) are kept."""
+    from uspd.dsp.features import CONTEXT_FRAMES
+
+    report: dict[str, Any] = json.loads((run_dir / "report.json").read_text())
+    # A run from before ensembles has no "ensemble" key: it gets today's default.
+    report["config"]["ensemble"] = list(report["config"].get("ensemble", Config.ensemble))
+    cfg = Config(**{**report["config"], "ensemble": tuple(report["config"]["ensemble"])})
+    hold_specs = C.make_specs(
+        ALL_KINDS, HOLDOUT_WEIGHTS, cfg.n_holdout, cfg.holdout_base, cfg.scene_s
+    )
+    hold_scenes = C.load(C.build(hold_specs, CORPUS_DIR / "holdout", cfg.processes))
+    for entry in report["rounds"]:
+        content = (run_dir / f"round{entry['round']}.tflite").read_bytes()
+        entry.update(evaluate(content, hold_scenes, CONTEXT_FRAMES))
+    report["reevaluated_with"] = C.source_fingerprint()
+    finish(report, cfg, run_dir, hold_scenes, card_path=card_path, model_dir=model_dir)
     return report
 
 
@@ -333,7 +381,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny corpora (smoke test)")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None, help="run directory")
+    parser.add_argument(
+        "--reevaluate",
+        type=Path,
+        metavar="RUN",
+        help="re-score a finished run's models with the current engine and ship them",
+    )
     args = parser.parse_args()
+    if args.reevaluate:
+        reevaluate(args.reevaluate, MODEL_DIR / "MODEL_CARD.md", MODEL_DIR)
+        return
     cfg = Config()
     if args.quick:
         cfg = Config(n_seed=16, n_pool=24, n_holdout=13, epochs=2, mine_per_round=2000)
