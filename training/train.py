@@ -345,6 +345,12 @@ def finish(
     report["real_check"] = check(members)
     (run_dir / "report.json").write_text(json.dumps(report, indent=1))
     model_dir.mkdir(parents=True, exist_ok=True)
+    # The files are the engine's one record of the ensemble (it loads every
+    # presence_round<N>.tflite it finds): no member of an earlier run may stay behind.
+    names = {f"presence_round{r}.tflite" for r in cfg.ensemble}
+    for stale in [*model_dir.glob("presence_round*.tflite"), model_dir / "presence.tflite"]:
+        if stale.name not in names:
+            stale.unlink(missing_ok=True)
     for r, content in zip(cfg.ensemble, members, strict=True):
         (model_dir / f"presence_round{r}.tflite").write_bytes(content)
     from .card import write_card

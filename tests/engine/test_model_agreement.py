@@ -191,3 +191,18 @@ def test_ensemble_rejects_members_that_do_not_fit(tmp_path: Path) -> None:
         Ensemble([shipped, other])
     with pytest.raises(ModelError, match="cannot read model file"):
         load_ensemble([DEFAULT_MODEL_PATHS[0], tmp_path / "missing.tflite"], prefer="numpy")
+
+
+def test_shipped_members_are_the_round_files_in_round_order(tmp_path: Path) -> None:
+    """The files scripts/train writes are the one record of the ensemble."""
+    from uspd.model.classifier import _shipped_members
+
+    for name in ("presence_round10", "presence_round2", "presence_round1", "presence_roundx"):
+        (tmp_path / f"{name}.tflite").write_bytes(b"")
+    (tmp_path / "presence_round3.json").write_text("{}")
+    assert [p.name for p in _shipped_members(tmp_path)] == [
+        "presence_round1.tflite",
+        "presence_round2.tflite",
+        "presence_round10.tflite",
+    ]
+    assert _shipped_members(tmp_path / "missing") == ()

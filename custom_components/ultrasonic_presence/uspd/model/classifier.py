@@ -28,13 +28,24 @@ _LOGGER = logging.getLogger(__name__)
 
 # Output order of the shipped model (the detector's MotionClass follows it).
 CLASS_NAMES: tuple[str, ...] = ("none", "major", "minor", "non_human")
-# The shipped ensemble: the last mining rounds of one `scripts/train` run (see
-# MODEL_CARD.md). A single-model default (`load_classifier()`) is the newest round.
-ENSEMBLE_ROUNDS = (1, 2, 3)
-DEFAULT_MODEL_PATHS = tuple(
-    Path(__file__).with_name(f"presence_round{r}.tflite") for r in ENSEMBLE_ROUNDS
+
+
+def _shipped_members(directory: Path) -> tuple[Path, ...]:
+    """The ensemble `scripts/train` wrote here (presence_round<N>.tflite), oldest round
+    first: the files are the one record of which rounds ship (see MODEL_CARD.md)."""
+    rounds = {}
+    for path in directory.glob("presence_round*.tflite"):
+        number = path.stem.removeprefix("presence_round")
+        if number.isdigit():
+            rounds[int(number)] = path
+    return tuple(rounds[r] for r in sorted(rounds))
+
+
+DEFAULT_MODEL_PATHS = _shipped_members(Path(__file__).parent)
+# A single-model default (`load_classifier()`): the newest shipped round.
+DEFAULT_MODEL_PATH = (
+    DEFAULT_MODEL_PATHS[-1] if DEFAULT_MODEL_PATHS else Path(__file__).with_name("presence.tflite")
 )
-DEFAULT_MODEL_PATH = DEFAULT_MODEL_PATHS[-1]
 
 Runtime = Literal["litert", "numpy"]
 Prefer = Literal["auto", "litert", "numpy"]
