@@ -170,7 +170,9 @@ class Classifier:
         hi = (127 - self.input_zero_point) * self.input_scale
         return lo, hi
 
-    def _batch(self, features: npt.ArrayLike) -> tuple[F32, bool]:
+    def as_batch(self, features: npt.ArrayLike) -> tuple[F32, bool]:
+        """(N, *input_shape) float32 features and whether one window was given; a clear
+        ValueError for a wrong shape or values far outside the input range."""
         x = np.asarray(features, dtype=np.float32)
         if x.shape == self.input_shape:
             x, single = x[np.newaxis], True
@@ -194,13 +196,13 @@ class Classifier:
 
     def predict_int8(self, features: npt.ArrayLike) -> Int8Array:
         """Raw int8 model outputs for one window or a batch (what the agreement test compares)."""
-        x, single = self._batch(features)
+        x, single = self.as_batch(features)
         out: Int8Array = self._backend.invoke(self.quantize(x))
         return out[0] if single else out
 
     def predict(self, features: npt.ArrayLike) -> F32:
         """Class probabilities (float32, sums to 1) for one window, or (N, n_classes)."""
-        x, single = self._batch(features)
+        x, single = self.as_batch(features)
         result = self.predict_quantized(self.quantize(x))
         return result[0] if single else result
 

@@ -75,14 +75,9 @@ class Ensemble:
 
     def predict(self, features: npt.ArrayLike) -> F32:
         """Mean probabilities for one window, or (N, n_classes) for a batch."""
-        x = np.asarray(features, dtype=np.float32)
-        single = x.shape == self.input_shape
-        batch = x[np.newaxis] if single else x
-        # Each member checks the shape and range exactly as when used alone.
-        total = self.members[0].predict(batch)
-        for member in self.members[1:]:
-            total = total + member.predict(batch)
-        mean: F32 = total / np.float32(len(self.members))
+        # The members share input shape and quantisation: one check, one quantisation.
+        x, single = self.members[0].as_batch(features)
+        mean = self.predict_quantized(self.quantize(x))
         return mean[0] if single else mean
 
 
