@@ -81,6 +81,6 @@ def load_default_scorer() -> ModelScorer | ConventionalScorer:
     """The shipped models if they are there, else the conventional detector."""
     from .model import DEFAULT_MODEL_PATHS
 
-    if DEFAULT_MODEL_PATHS and all(path.exists() for path in DEFAULT_MODEL_PATHS):
+    if DEFAULT_MODEL_PATHS:  # the round files found beside the runtime
         return ModelScorer()
     return ConventionalScorer()

@@ -26,7 +26,7 @@ def collect() -> dict[str, str]:
 
     from ..model import DEFAULT_MODEL_PATHS, litert_available
 
-    shipped = [path.name for path in DEFAULT_MODEL_PATHS if path.exists()]
+    shipped = [path.name for path in DEFAULT_MODEL_PATHS]
     return {
         "uspd": __version__,
         "python": platform.python_version(),
