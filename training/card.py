@@ -16,6 +16,15 @@ def _fmt(v: float | None, digits: int = 3) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def _scores(r: dict[str, Any]) -> str:
+    """The held-out figures of one round or the ensemble, as the table's middle cells."""
+    return (
+        f"{_fmt(r['fa_per_hour'], 2)} ({r['fa_events']} in {r['fa_hours']:.2f} h) | "
+        f"{_fmt(r['detection'])} ({r['entries']} entries) | {_fmt(r['median_latency_s'], 2)} | "
+        f"{_fmt(r['frame_human_recall'])} | {_fmt(r['frame_false_human_rate'], 4)}"
+    )
+
+
 def _git_head() -> str:
     import subprocess
 
@@ -62,20 +71,9 @@ def write_card(report: dict[str, Any], path: Path) -> None:
             if mined
             else "–"
         )
-        rows.append(
-            f"| {r['round']} | {r['train_windows']} | {_fmt(r['fa_per_hour'], 2)} "
-            f"({r['fa_events']} in {r['fa_hours']:.2f} h) | {_fmt(r['detection'])} "
-            f"({r['entries']} entries) | {_fmt(r['median_latency_s'], 2)} | "
-            f"{_fmt(r['frame_human_recall'])} | {_fmt(r['frame_false_human_rate'], 4)} | "
-            f"{mined_txt} |"
-        )
-    r = shipped
-    rows.append(
-        f"| **ensemble {'+'.join(map(str, members))}** (shipped) | – | "
-        f"{_fmt(r['fa_per_hour'], 2)} ({r['fa_events']} in {r['fa_hours']:.2f} h) | "
-        f"{_fmt(r['detection'])} ({r['entries']} entries) | {_fmt(r['median_latency_s'], 2)} | "
-        f"{_fmt(r['frame_human_recall'])} | {_fmt(r['frame_false_human_rate'], 4)} | – |"
-    )
+        rows.append(f"| {r['round']} | {r['train_windows']} | {_scores(r)} | {mined_txt} |")
+    label = f"**ensemble {'+'.join(map(str, members))}** (shipped)"
+    rows.append(f"| {label} | – | {_scores(shipped)} | – |")
     conf = shipped["confusion"]
     conf_rows = [
         f"| **{CLASS_NAMES[i]}** | " + " | ".join(str(v) for v in conf[i]) + " |" for i in range(4)

@@ -252,6 +252,12 @@ def float_int8_agreement(model: Any, model_bytes: bytes, x: npt.NDArray[np.float
 
 
 # ---------------------------------------------------------------------- main
+def holdout_scenes(cfg: Config) -> list[C.Scene]:
+    """The held-out corpus (rendered into training/corpus/holdout once, then cached)."""
+    specs = C.make_specs(ALL_KINDS, HOLDOUT_WEIGHTS, cfg.n_holdout, cfg.holdout_base, cfg.scene_s)
+    return C.load(C.build(specs, CORPUS_DIR / "holdout", cfg.processes))
+
+
 def run(cfg: Config, out_dir: Path, card_path: Path, model_dir: Path) -> dict[str, Any]:
     """The whole pipeline; returns the report written into the card."""
     from uspd.dsp.features import CONTEXT_FRAMES, FEATURE_SHAPE
@@ -261,12 +267,9 @@ def run(cfg: Config, out_dir: Path, card_path: Path, model_dir: Path) -> dict[st
     fingerprint = C.source_fingerprint()
     seed_specs = C.make_specs(ALL_KINDS, SEED_WEIGHTS, cfg.n_seed, cfg.seed_base, cfg.scene_s)
     pool_specs = C.make_specs(ALL_KINDS, POOL_WEIGHTS, cfg.n_pool, cfg.pool_base, cfg.scene_s)
-    hold_specs = C.make_specs(
-        ALL_KINDS, HOLDOUT_WEIGHTS, cfg.n_holdout, cfg.holdout_base, cfg.scene_s
-    )
     print("corpora:", flush=True)
     seed_scenes = C.load(C.build(seed_specs, CORPUS_DIR / "seed", cfg.processes))
-    hold_scenes = C.load(C.build(hold_specs, CORPUS_DIR / "holdout", cfg.processes))
+    hold_scenes = holdout_scenes(cfg)
     pool_scenes = C.load(C.build(pool_specs, CORPUS_DIR / "pool", cfg.processes))
     t_corpus = time.monotonic() - t_start
 
@@ -369,10 +372,7 @@ def reevaluate(run_dir: Path, card_path: Path, model_dir: Path) -> dict[str, Any
     # A run from before ensembles has no "ensemble" key: it gets today's default.
     report["config"]["ensemble"] = list(report["config"].get("ensemble", Config.ensemble))
     cfg = Config(**{**report["config"], "ensemble": tuple(report["config"]["ensemble"])})
-    hold_specs = C.make_specs(
-        ALL_KINDS, HOLDOUT_WEIGHTS, cfg.n_holdout, cfg.holdout_base, cfg.scene_s
-    )
-    hold_scenes = C.load(C.build(hold_specs, CORPUS_DIR / "holdout", cfg.processes))
+    hold_scenes = holdout_scenes(cfg)
     for entry in report["rounds"]:
         content = (run_dir / f"round{entry['round']}.tflite").read_bytes()
         entry.update(evaluate(content, hold_scenes, CONTEXT_FRAMES))
