@@ -100,23 +100,37 @@ def test_rounding_helpers_match_gemmlowp_definitions() -> None:
 
 
 def test_requantizer_equals_literal_port() -> None:
+    """Bias, requantisation and zero point folded into one shift equal TFLite's steps."""
     rng = np.random.default_rng(7)
     for _ in range(50):
         reals = rng.uniform(1e-6, 2.0, 8) * 10.0 ** rng.integers(-4, 1, 8)
         mult, shift = quantize_multipliers(reals)
         x = rng.integers(-(2**24), 2**24, (300, 8)).astype(np.int64)
-        expected = multiply_by_quantized_multiplier(x, mult, shift)
-        assert np.array_equal(Requantizer(mult, shift)(x.copy()), expected)
-        single = multiply_by_quantized_multiplier_single(x, mult, shift)
-        assert np.array_equal(Requantizer(mult, shift, single_rounding=True)(x.copy()), single)
-    # Every tie pattern for small accumulators.
+        bias = rng.integers(-(2**20), 2**20, 8)
+        zp = rng.integers(-128, 128, 8)
+        expected = multiply_by_quantized_multiplier(x + bias, mult, shift) + zp
+        requant = Requantizer(mult, shift, bias=bias, zero_point=zp)
+        assert np.array_equal(requant.scale(x.astype(np.float64)), expected)
+        assert np.array_equal(requant(x), np.clip(expected, -128, 127).astype(np.int8))
+        single = multiply_by_quantized_multiplier_single(x + bias, mult, shift) + zp
+        requant = Requantizer(mult, shift, bias=bias, zero_point=zp, single_rounding=True)
+        assert np.array_equal(requant.scale(x), single)
+    # Every tie pattern for small accumulators, biases moving the sign change around,
+    # shifts to the left and a zero multiplier.
     x = np.arange(-40000, 40000, dtype=np.int64)[:, None]
-    for m in (1 << 30, (1 << 30) + 1, 1518500250, 2**31 - 1):
-        for s in range(-18, 2):
-            mult, shift = np.array([m], np.int64), np.array([s], np.int64)
-            assert np.array_equal(
-                Requantizer(mult, shift)(x.copy()), multiply_by_quantized_multiplier(x, mult, shift)
-            )
+    for m in (0, 1 << 30, (1 << 30) + 1, 1518500250, 2**31 - 1):
+        for s in range(-18, 3):
+            for b in (0, 1, -1, 777):
+                mult, shift = np.array([m], np.int64), np.array([s], np.int64)
+                expected = multiply_by_quantized_multiplier(x + b, mult, shift) - 3
+                requant = Requantizer(mult, shift, bias=np.array([b]), zero_point=-3)
+                assert np.array_equal(requant.scale(x), expected), (m, s, b)
+    # Per-channel clamp bounds (an ensemble's stacked channels each keep their own).
+    requant = Requantizer(
+        np.array([1 << 30, 1 << 30]), np.array([0, 0]), lo=np.array([-5, 0]), hi=np.array([5, 9])
+    )
+    got = requant(np.array([[-40, -40], [40, 40]], np.int64))
+    assert got.tolist() == [[-5, 0], [5, 9]]
 
 
 # ------------------------------------------------------------------ hand-computed ops

@@ -142,6 +142,8 @@ class Classifier:
         self.class_names = class_names
         self.source = graph.source
         self._backend = backend
+        # The executor behind the numpy runtime (an Ensemble stacks its members').
+        self.numpy_executor = backend.executor if isinstance(backend, _NumpyBackend) else None
 
     @property
     def n_classes(self) -> int:
@@ -211,7 +213,11 @@ class Classifier:
 
         For streaming callers that quantize each frame once (see scoring.ModelScorer).
         """
-        q = self._backend.invoke(q_input).reshape(len(q_input), -1)
+        return self.probabilities(self._backend.invoke(q_input))
+
+    def probabilities(self, q_output: Int8Array) -> F32:
+        """Probabilities (N, n_classes) from this model's int8 outputs (N, n_classes)."""
+        q = q_output.reshape(len(q_output), -1)
         values = (q.astype(np.float32) - self._output_zero32) * self._output_scale32
         if self.outputs_probabilities:
             probs = np.maximum(values, 0.0) + np.float32(1e-6)

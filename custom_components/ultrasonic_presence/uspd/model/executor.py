@@ -15,13 +15,19 @@ integer_ops/*.h) so its int8 outputs match LiteRT bit for bit:
   round-half-away integer division (average).
 
 Everything that can be precomputed (weights as matrices, multipliers, shifts, padding,
-activation bounds) is done once at load time; `run` is a short loop of numpy calls.
+activation bounds) is done once at load time (an `OpSpec` per op); `run` is a short loop
+of numpy calls. A max pool right after a convolution pools its accumulators before they
+are requantised (`pooled_convolutions`: exact, a quarter of the requantisation work).
+stacked.py runs the same OpSpecs for an ensemble's members in one pass.
 Unsupported ops or types raise `ModelError` at load time, naming the op.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -102,18 +108,9 @@ def _pad_hw(x: npt.NDArray[Any], pads: tuple[int, int, int, int], value: float) 
     return out
 
 
-def _windows(
-    xp: npt.NDArray[Any],
-    kernel: tuple[int, int],
-    out_hw: tuple[int, int],
-    stride: tuple[int, int],
-    dilation: tuple[int, int],
-) -> list[npt.NDArray[Any]]:
+def _windows(xp: npt.NDArray[Any], g: Geometry) -> list[npt.NDArray[Any]]:
     """One strided NCHW view per filter tap (ky, kx), each shaped (N, C, OH, OW)."""
-    kh, kw = kernel
-    oh, ow = out_hw
-    sh, sw = stride
-    dh, dw = dilation
+    (kh, kw), (oh, ow), (sh, sw), (dh, dw) = g.kernel, g.out_hw, g.stride, g.dilation
     views = []
     for ky in range(kh):
         for kx in range(kw):
@@ -153,9 +150,265 @@ def _tile_reduce(
     return acc
 
 
+def _done(values: dict[int, Any]) -> None:
+    """A kernel whose work an earlier, fused kernel did."""
+
+
 def _nhwc(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Internal NCHW activation → TFLite's NHWC order (for flattening and outputs)."""
     return np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if x.ndim == 4 else x
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where a conv/pool window goes: (H, W) pairs, pads (top, bottom, left, right)."""
+
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    out_hw: tuple[int, int]
+    pads: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Requantized:
+    """What every conv/FC shares: int32 bias, per-channel (multiplier, shift), zero
+    points and the fused activation's int8 bounds."""
+
+    src: int
+    dst: int
+    bias: I64
+    multiplier: I64
+    shift: I64
+    zp_in: int
+    zp_out: int
+    lo: int
+    hi: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConvSpec(_Requantized):
+    """CONV_2D: the [O, H, W, I] filter as an (O, H·W·I) matrix, columns (tap, in-channel)."""
+
+    geometry: Geometry
+    in_channels: int
+    weights: npt.NDArray[Any]
+
+    @property
+    def pointwise(self) -> bool:
+        """A 1×1, stride-1, unpadded convolution: a plain matrix product, no im2col."""
+        g = self.geometry
+        return g.kernel == g.stride == (1, 1) and not any(g.pads)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DepthwiseSpec(_Requantized):
+    """DEPTHWISE_CONV_2D: one (H·W, O) row of weights per filter tap."""
+
+    geometry: Geometry
+    depth_multiplier: int
+    taps: npt.NDArray[Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FullyConnectedSpec(_Requantized):
+    """FULLY_CONNECTED: (I, O) weights; LiteRT's int8 FC rounds once (quant.py)."""
+
+    depth: int
+    weights: npt.NDArray[Any]
+    out_tail: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """MAX_POOL_2D / AVERAGE_POOL_2D ('max' / 'average'); count = in-image taps per output."""
+
+    src: int
+    dst: int
+    kind: str
+    geometry: Geometry
+    lo: int
+    hi: int
+    count: I64
+
+
+@dataclass(frozen=True)
+class ReshapeSpec:
+    """RESHAPE to (1, *tail)."""
+
+    src: int
+    dst: int
+    tail: tuple[int, ...]
+
+
+OpSpec = ConvSpec | DepthwiseSpec | FullyConnectedSpec | PoolSpec | ReshapeSpec
+
+
+def _im2col(x: npt.NDArray[Any], g: Geometry) -> npt.NDArray[Any]:
+    """(N, C, H, W) → (KH·KW, C, N, OH, OW): every tap's inputs, zero-padded
+    (x already has the input zero point subtracted, so padding contributes nothing)."""
+    views = _windows(_pad_hw(x, g.pads, 0.0), g)
+    n, c = x.shape[:2]
+    buf = np.empty((len(views), c, n, *g.out_hw), x.dtype)
+    for k, view in enumerate(views):
+        buf[k] = view.transpose(1, 0, 2, 3)
+    return buf
+
+
+def _output_stage(
+    s: ConvSpec | DepthwiseSpec | FullyConnectedSpec,
+    shape: tuple[int, ...],
+    pool: PoolSpec | None = None,
+) -> Requantizer:
+    """Bias, requantisation, zero point and activation clamp of one conv/FC (quant.py),
+    and the clamp of a max pool fused into it (pooled_convolutions)."""
+    return Requantizer(
+        s.multiplier,
+        s.shift,
+        bias=s.bias,
+        zero_point=s.zp_out,
+        lo=s.lo if pool is None else max(s.lo, pool.lo),
+        hi=s.hi if pool is None else min(s.hi, pool.hi),
+        single_rounding=isinstance(s, FullyConnectedSpec),
+        shape=shape,
+    )
+
+
+def pooled_convolutions(
+    graph: Graph, specs: Sequence[OpSpec | None]
+) -> dict[int, tuple[ConvSpec, PoolSpec]]:
+    """Convolutions read only by the next op, a tiled max pool: {conv position: both}.
+
+    Why: requantisation (non-negative multipliers, floors, clamps) is monotone
+    non-decreasing per channel, so the max of requantised values is the requantised max.
+    Pooling a convolution's accumulators before requantising gives the same int8 pool
+    output with a quarter of the requantisation work, the executor's costliest stage.
+    """
+    readers = Counter(i for op in graph.operators for i in op.inputs)
+    fused = {}
+    for p, (conv, pool) in enumerate(itertools.pairwise(specs)):
+        if (
+            isinstance(conv, ConvSpec)
+            and isinstance(pool, PoolSpec)
+            and pool.kind == "max"
+            and pool.src == conv.dst
+            and readers[conv.dst] == 1
+            and conv.dst not in graph.outputs
+            and _tiled(pool.geometry.pads, pool.geometry.kernel, pool.geometry.stride)
+            and max(conv.lo, pool.lo) <= min(conv.hi, pool.hi)
+        ):
+            fused[p] = (conv, pool)
+    return fused
+
+
+def pool_then_requantize(
+    requant: Requantizer,
+    acc: npt.NDArray[Any],
+    shape: tuple[int, int, int, int],
+    pool: PoolSpec | None,
+) -> Int8Array:
+    """A convolution's accumulators (channels, N·OH·OW) → int8 (channels, N, H, W): the
+    conv's output, or, with a fused max pool, the pool's (see pooled_convolutions)."""
+    if pool is None:
+        return requant(acc).reshape(shape)
+    g = pool.geometry
+    return requant(_tile_reduce(acc.reshape(shape), g.kernel, g.out_hw, np.maximum))
+
+
+def _conv_kernel(s: ConvSpec, pool: PoolSpec | None = None) -> Kernel:
+    requant = _output_stage(s, (-1, 1) if pool is None else (-1, 1, 1, 1), pool)
+    oc = s.weights.shape[0]
+    oh, ow = s.geometry.out_hw
+    ftype, wmat, pointwise = s.weights.dtype.type, s.weights, s.pointwise
+    dst = s.dst if pool is None else pool.dst
+
+    def run(values: dict[int, Any]) -> None:
+        x = values[s.src].astype(ftype)
+        x -= s.zp_in
+        n = x.shape[0]
+        if pointwise:
+            cols = x.transpose(1, 0, 2, 3).reshape(s.in_channels, n * oh * ow)
+        else:
+            cols = _im2col(x, s.geometry).reshape(-1, n * oh * ow)
+        q = pool_then_requantize(requant, wmat @ cols, (oc, n, oh, ow), pool)
+        values[dst] = q.transpose(1, 0, 2, 3) if n > 1 else q[np.newaxis, :, 0]
+
+    return run
+
+
+def _depthwise_accumulate(
+    x: npt.NDArray[Any], g: Geometry, taps: npt.NDArray[Any]
+) -> npt.NDArray[Any]:
+    """Σ over taps of window·weight, per channel; taps (KH·KW, C, 1, 1)."""
+    views = _windows(_pad_hw(x, g.pads, 0.0), g)
+    acc: npt.NDArray[Any] = views[0] * taps[0]
+    tmp = np.empty_like(acc)
+    for k in range(1, len(views)):
+        np.multiply(views[k], taps[k], out=tmp)
+        acc += tmp
+    return acc
+
+
+def _depthwise_kernel(s: DepthwiseSpec) -> Kernel:
+    taps = s.taps.reshape(s.taps.shape[0], -1, 1, 1)
+    requant = _output_stage(s, (-1, 1, 1))
+    ftype = s.taps.dtype.type
+
+    def run(values: dict[int, Any]) -> None:
+        x = values[s.src].astype(ftype)
+        x -= s.zp_in
+        if s.depth_multiplier > 1:
+            x = np.repeat(x, s.depth_multiplier, axis=1)  # out channel = in·mult + m
+        values[s.dst] = requant(_depthwise_accumulate(x, s.geometry, taps))
+
+    return run
+
+
+def _fully_connected_kernel(s: FullyConnectedSpec) -> Kernel:
+    requant = _output_stage(s, (-1,))
+    ftype = s.weights.dtype.type
+
+    def run(values: dict[int, Any]) -> None:
+        x = _nhwc(values[s.src])
+        n = x.shape[0]
+        xf = x.reshape(-1, s.depth).astype(ftype)
+        xf -= s.zp_in
+        values[s.dst] = requant(xf @ s.weights).reshape(n, *s.out_tail)
+
+    return run
+
+
+def _pool_kernel(s: PoolSpec, lo: Any, hi: Any) -> Kernel:
+    """Max or average pool of NCHW int8 (any channel count); lo/hi: the activation
+    bounds, scalars or per-channel (C, 1, 1) arrays."""
+    g = s.geometry
+    tiled = _tiled(g.pads, g.kernel, g.stride)
+    half = s.count // 2
+
+    def run_max(values: dict[int, Any]) -> None:
+        if tiled:
+            acc = _tile_reduce(values[s.src], g.kernel, g.out_hw, np.maximum)
+        else:
+            # Out-of-image taps are skipped in TFLite: pad below any int8 value.
+            views = _windows(_pad_hw(values[s.src].astype(np.int16), g.pads, -129), g)
+            acc = views[0]
+            for v in views[1:]:
+                acc = np.maximum(acc, v)
+        values[s.dst] = np.clip(acc, lo, hi).astype(np.int8)
+
+    def run_average(values: dict[int, Any]) -> None:
+        if tiled:
+            acc = _tile_reduce(values[s.src].astype(np.int64), g.kernel, g.out_hw, np.add)
+        else:
+            xp = _pad_hw(values[s.src].astype(np.int64), g.pads, 0)
+            acc = np.sum(_windows(xp, g), axis=0)
+        # reference_integer_ops::AveragePool: (acc ± count/2) / count in C++ integer
+        # division (toward zero), i.e. round half away from zero, on the magnitude.
+        magnitude = (np.abs(acc) + half) // s.count
+        rounded = np.where(acc < 0, -magnitude, magnitude)
+        values[s.dst] = np.clip(rounded, lo, hi).astype(np.int8)
+
+    return run_max if s.kind == "max" else run_average
 
 
 class NumpyExecutor:
@@ -194,6 +447,8 @@ class NumpyExecutor:
             "SOFTMAX": self._softmax,
         }
         self._kernels: list[Kernel] = []
+        # Each op's constants, None for ops only this executor runs (ADD, SOFTMAX).
+        self.specs: list[OpSpec | None] = []
         for op in graph.operators:
             build = builders.get(op.name)
             if build is None:
@@ -204,6 +459,9 @@ class NumpyExecutor:
             for j in op.outputs:
                 self._require_int8(graph.tensors[j], f"op {op.index} {op.name} output")
             self._kernels.append(build(op))
+        for p, (conv, pool) in pooled_convolutions(graph, self.specs).items():
+            self._kernels[p] = _conv_kernel(conv, pool)
+            self._kernels[p + 1] = _done  # the convolution wrote the pool's output
 
     # ---------------------------------------------------------------- helpers
     def _require_int8(self, t: Tensor, what: str) -> None:
@@ -243,11 +501,25 @@ class NumpyExecutor:
         reals = [float(inp.scale[0]) * float(s) / float(out.scale[0]) for s in scales]
         return quantize_multipliers(reals)
 
-    # ---------------------------------------------------------------- kernels
-    # Activations are held NCHW internally (4-D) so per-channel broadcasting and
-    # im2col copies run along long contiguous rows; `_nhwc` restores TFLite's order
-    # wherever element order matters (RESHAPE, FULLY_CONNECTED input, outputs).
+    # ---------------------------------------------------------------- op constants
+    # Each builder derives an op's constants once (OpConstants below) and returns the
+    # kernel that runs them; stacked.py runs the same constants for several models.
+    def _geometry(
+        self, op: Operator, kernel: tuple[int, int], dilation: tuple[int, int]
+    ) -> Geometry:
+        o = op.options
+        _, h, wd, _ = self._t(op.inputs[0]).shape
+        stride = (o["StrideH"], o["StrideW"])
+        oh, pt, pb = _out_and_padding(h, kernel[0], stride[0], dilation[0], o["Padding"])
+        ow, pl, pr = _out_and_padding(wd, kernel[1], stride[1], dilation[1], o["Padding"])
+        return Geometry(kernel, stride, dilation, (oh, ow), (pt, pb, pl, pr))
+
     def _conv(self, op: Operator) -> Kernel:
+        spec = self._conv_spec(op)
+        self.specs.append(spec)
+        return _conv_kernel(spec)
+
+    def _conv_spec(self, op: Operator) -> ConvSpec:
         inp, w_t, out = self._t(op.inputs[0]), self._t(op.inputs[1]), self._t(op.outputs[0])
         self._require_int8(inp, f"op {op.index} CONV_2D input")
         w = self._const(op.inputs[1], "conv filter")
@@ -256,94 +528,73 @@ class NumpyExecutor:
                 f"op {op.index} CONV_2D: needs a 4-D input and an int8 [O,H,W,I] filter"
             )
         oc, kh, kw, ic = w.shape
-        _, h, wd, c = inp.shape
-        if c != ic:
+        if inp.shape[3] != ic:
             raise ModelError(f"op {op.index} CONV_2D: grouped convolution is not supported")
         o = op.options
-        sh, sw = o["StrideH"], o["StrideW"]
-        dh, dw = o.get("DilationHFactor", 1) or 1, o.get("DilationWFactor", 1) or 1
-        oh, pt, pb = _out_and_padding(h, kh, sh, dh, o["Padding"])
-        ow, pl, pr = _out_and_padding(wd, kw, sw, dw, o["Padding"])
-        zp_in, zp_out = int(inp.zero_point[0]), int(out.zero_point[0])
+        dilation = (o.get("DilationHFactor", 1) or 1, o.get("DilationWFactor", 1) or 1)
+        zp_in = int(inp.zero_point[0])
         ftype = _exact_float_dtype(w.reshape(oc, -1), zp_in)
-        # Columns are ordered (tap, in-channel), matching the [O, H, W, I] filter layout.
-        wmat = w.reshape(oc, kh * kw * ic).astype(ftype)
-        bias = self._bias(op, oc).reshape(oc, 1)
-        requant = Requantizer(*self._per_channel(inp, w_t, out, oc), shape=(-1, 1))
+        multiplier, shift = self._per_channel(inp, w_t, out, oc)
         lo, hi = _activation_range(o["FusedActivationFunction"], out)
-        pads = (pt, pb, pl, pr)
-        pointwise = kh == kw == sh == sw == 1 and not any(pads)
-        src, dst = op.inputs[0], op.outputs[0]
-
-        def run(values: dict[int, Any]) -> None:
-            x = values[src].astype(ftype)
-            x -= zp_in
-            n = x.shape[0]
-            if pointwise:
-                cols = x.transpose(1, 0, 2, 3).reshape(ic, n * oh * ow)
-            else:
-                views = _windows(_pad_hw(x, pads, 0.0), (kh, kw), (oh, ow), (sh, sw), (dh, dw))
-                buf = np.empty((kh * kw, ic, n, oh, ow), ftype)
-                for k, view in enumerate(views):
-                    buf[k] = view.transpose(1, 0, 2, 3)
-                cols = buf.reshape(kh * kw * ic, n * oh * ow)
-            acc = (wmat @ cols).astype(np.int64)
-            acc += bias
-            res = requant(acc)
-            res += zp_out
-            np.clip(res, lo, hi, out=res)
-            q = res.astype(np.int8).reshape(oc, n, oh, ow)
-            values[dst] = q.transpose(1, 0, 2, 3) if n > 1 else q.reshape(1, oc, oh, ow)
-
-        return run
+        return ConvSpec(
+            src=op.inputs[0],
+            dst=op.outputs[0],
+            geometry=self._geometry(op, (kh, kw), dilation),
+            in_channels=ic,
+            # Columns are ordered (tap, in-channel), matching the [O, H, W, I] filter layout.
+            weights=w.reshape(oc, kh * kw * ic).astype(ftype),
+            bias=self._bias(op, oc),
+            multiplier=multiplier,
+            shift=shift,
+            zp_in=zp_in,
+            zp_out=int(out.zero_point[0]),
+            lo=lo,
+            hi=hi,
+        )
 
     def _depthwise(self, op: Operator) -> Kernel:
+        spec = self._depthwise_spec(op)
+        self.specs.append(spec)
+        return _depthwise_kernel(spec)
+
+    def _depthwise_spec(self, op: Operator) -> DepthwiseSpec:
         inp, w_t, out = self._t(op.inputs[0]), self._t(op.inputs[1]), self._t(op.outputs[0])
         self._require_int8(inp, f"op {op.index} DEPTHWISE_CONV_2D input")
         w = self._const(op.inputs[1], "depthwise filter")
         if w.dtype != np.int8 or w.ndim != 4 or w.shape[0] != 1 or len(inp.shape) != 4:
             raise ModelError(f"op {op.index} DEPTHWISE_CONV_2D: filter must be int8 [1,H,W,O]")
         _, kh, kw, oc = w.shape
-        _, h, wd, ic = inp.shape
+        ic = inp.shape[3]
         if oc % ic:
             raise ModelError(f"op {op.index}: {oc} output channels is no multiple of {ic} inputs")
-        mult_ch = oc // ic
         o = op.options
-        sh, sw = o["StrideH"], o["StrideW"]
-        dh, dw = o.get("DilationHFactor", 1) or 1, o.get("DilationWFactor", 1) or 1
-        oh, pt, pb = _out_and_padding(h, kh, sh, dh, o["Padding"])
-        ow, pl, pr = _out_and_padding(wd, kw, sw, dw, o["Padding"])
-        zp_in, zp_out = int(inp.zero_point[0]), int(out.zero_point[0])
+        dilation = (o.get("DilationHFactor", 1) or 1, o.get("DilationWFactor", 1) or 1)
+        zp_in = int(inp.zero_point[0])
         ftype = _exact_float_dtype(w.reshape(kh * kw, oc).T, zp_in)
-        taps = w.reshape(kh * kw, oc, 1, 1).astype(ftype)
-        bias = self._bias(op, oc).reshape(oc, 1, 1)
         # Depthwise filters are quantised along dimension 3 (output channel).
-        requant = Requantizer(*self._per_channel(inp, w_t, out, oc), shape=(-1, 1, 1))
+        multiplier, shift = self._per_channel(inp, w_t, out, oc)
         lo, hi = _activation_range(o["FusedActivationFunction"], out)
-        pads = (pt, pb, pl, pr)
-        src, dst = op.inputs[0], op.outputs[0]
-
-        def run(values: dict[int, Any]) -> None:
-            x = values[src].astype(ftype)
-            x -= zp_in
-            if mult_ch > 1:
-                x = np.repeat(x, mult_ch, axis=1)  # out channel = in·mult + m
-            views = _windows(_pad_hw(x, pads, 0.0), (kh, kw), (oh, ow), (sh, sw), (dh, dw))
-            acc = views[0] * taps[0]
-            tmp = np.empty_like(acc)
-            for k in range(1, len(views)):
-                np.multiply(views[k], taps[k], out=tmp)
-                acc += tmp
-            iacc = acc.astype(np.int64)
-            iacc += bias
-            res = requant(iacc)
-            res += zp_out
-            np.clip(res, lo, hi, out=res)
-            values[dst] = res.astype(np.int8)
-
-        return run
+        return DepthwiseSpec(
+            src=op.inputs[0],
+            dst=op.outputs[0],
+            geometry=self._geometry(op, (kh, kw), dilation),
+            depth_multiplier=oc // ic,
+            taps=w.reshape(kh * kw, oc).astype(ftype),
+            bias=self._bias(op, oc),
+            multiplier=multiplier,
+            shift=shift,
+            zp_in=zp_in,
+            zp_out=int(out.zero_point[0]),
+            lo=lo,
+            hi=hi,
+        )
 
     def _fully_connected(self, op: Operator) -> Kernel:
+        spec = self._fully_connected_spec(op)
+        self.specs.append(spec)
+        return _fully_connected_kernel(spec)
+
+    def _fully_connected_spec(self, op: Operator) -> FullyConnectedSpec:
         inp, w_t, out = self._t(op.inputs[0]), self._t(op.inputs[1]), self._t(op.outputs[0])
         self._require_int8(inp, f"op {op.index} FULLY_CONNECTED input")
         w = self._const(op.inputs[1], "fully-connected weights")
@@ -354,43 +605,35 @@ class NumpyExecutor:
         oc, depth = w.shape
         if int(np.prod(inp.shape)) % depth:
             raise ModelError(f"op {op.index} FULLY_CONNECTED: input size is no multiple of {depth}")
-        zp_in, zp_out = int(inp.zero_point[0]), int(out.zero_point[0])
+        zp_in = int(inp.zero_point[0])
         ftype = _exact_float_dtype(w, zp_in)
-        wmat = w.astype(ftype).T.copy()
-        bias = self._bias(op, oc)
         # LiteRT's int8 FC reference kernel rounds once (see quant.py); conv rounds twice.
         if w_t.scale.size > 1:
-            requant = Requantizer(*self._per_channel(inp, w_t, out, oc), single_rounding=True)
+            multiplier, shift = self._per_channel(inp, w_t, out, oc)
         else:
             if np.any(w_t.zero_point != 0):
                 raise ModelError(f"weights {w_t.name!r} have a non-zero zero point")
             # GetQuantizedConvolutionMultipler: the in·w product is taken in float32.
             product = float(np.float32(inp.scale[0]) * np.float32(w_t.scale[0]))
             m, s = quantize_multiplier(product / float(out.scale[0]))
-            requant = Requantizer(
-                np.array([m], np.int64), np.array([s], np.int64), single_rounding=True
-            )
+            multiplier, shift = np.full(oc, m, np.int64), np.full(oc, s, np.int64)
         lo, hi = _activation_range(op.options.get("FusedActivationFunction", 0), out)
-        out_tail = out.shape[1:]
-        src, dst = op.inputs[0], op.outputs[0]
+        return FullyConnectedSpec(
+            src=op.inputs[0],
+            dst=op.outputs[0],
+            depth=depth,
+            weights=w.astype(ftype).T.copy(),
+            bias=self._bias(op, oc),
+            multiplier=multiplier,
+            shift=shift,
+            zp_in=zp_in,
+            zp_out=int(out.zero_point[0]),
+            lo=lo,
+            hi=hi,
+            out_tail=out.shape[1:],
+        )
 
-        def run(values: dict[int, Any]) -> None:
-            x = _nhwc(values[src])
-            n = x.shape[0]
-            xf = x.reshape(-1, depth).astype(ftype)
-            xf -= zp_in
-            acc = (xf @ wmat).astype(np.int64)
-            acc += bias
-            res = requant(acc)
-            res += zp_out
-            np.clip(res, lo, hi, out=res)
-            values[dst] = res.astype(np.int8).reshape(n, *out_tail)
-
-        return run
-
-    def _pool_geometry(
-        self, op: Operator
-    ) -> tuple[int, int, int, int, tuple[int, int, int, int], tuple[int, int], tuple[int, int]]:
+    def _pool_spec(self, op: Operator, kind: str) -> PoolSpec:
         inp, out = self._t(op.inputs[0]), self._t(op.outputs[0])
         self._require_int8(inp, f"op {op.index} {op.name} input")
         if not (
@@ -398,62 +641,22 @@ class NumpyExecutor:
         ):
             raise ModelError(f"op {op.index} {op.name}: input and output quantisation differ")
         o = op.options
-        kh, kw, sh, sw = o["FilterHeight"], o["FilterWidth"], o["StrideH"], o["StrideW"]
+        geometry = self._geometry(op, (o["FilterHeight"], o["FilterWidth"]), (1, 1))
+        lo, hi = _activation_range(o["FusedActivationFunction"], out)
         _, h, wd, _ = inp.shape
-        oh, pt, pb = _out_and_padding(h, kh, sh, 1, o["Padding"])
-        ow, pl, pr = _out_and_padding(wd, kw, sw, 1, o["Padding"])
-        return (
-            kh,
-            kw,
-            oh,
-            ow,
-            (pt, pb, pl, pr),
-            (sh, sw),
-            _activation_range(o["FusedActivationFunction"], out),
-        )
+        ones = _pad_hw(np.ones((1, 1, h, wd), np.int64), geometry.pads, 0)
+        count = np.sum(_windows(ones, geometry), axis=0)
+        return PoolSpec(op.inputs[0], op.outputs[0], kind, geometry, lo, hi, count)
 
     def _max_pool(self, op: Operator) -> Kernel:
-        kh, kw, oh, ow, pads, stride, (lo, hi) = self._pool_geometry(op)
-        tiled = _tiled(pads, (kh, kw), stride)
-        src, dst = op.inputs[0], op.outputs[0]
-
-        def run(values: dict[int, Any]) -> None:
-            if tiled:
-                acc = _tile_reduce(values[src], (kh, kw), (oh, ow), np.maximum)
-                values[dst] = np.clip(acc, lo, hi).astype(np.int8)
-                return
-            # Out-of-image taps are skipped in TFLite: pad below any int8 value.
-            xp = _pad_hw(values[src].astype(np.int16), pads, -129)
-            views = _windows(xp, (kh, kw), (oh, ow), stride, (1, 1))
-            acc = views[0]
-            for v in views[1:]:
-                acc = np.maximum(acc, v)
-            values[dst] = np.clip(acc, lo, hi).astype(np.int8)
-
-        return run
+        spec = self._pool_spec(op, "max")
+        self.specs.append(spec)
+        return _pool_kernel(spec, spec.lo, spec.hi)
 
     def _average_pool(self, op: Operator) -> Kernel:
-        kh, kw, oh, ow, pads, stride, (lo, hi) = self._pool_geometry(op)
-        _, h, wd, _ = self._t(op.inputs[0]).shape
-        ones = _pad_hw(np.ones((1, 1, h, wd), np.int64), pads, 0)
-        count = np.sum(_windows(ones, (kh, kw), (oh, ow), stride, (1, 1)), axis=0)
-        half = count // 2
-        tiled = _tiled(pads, (kh, kw), stride)
-        src, dst = op.inputs[0], op.outputs[0]
-
-        def run(values: dict[int, Any]) -> None:
-            if tiled:
-                acc = _tile_reduce(values[src].astype(np.int64), (kh, kw), (oh, ow), np.add)
-            else:
-                xp = _pad_hw(values[src].astype(np.int64), pads, 0)
-                acc = np.sum(_windows(xp, (kh, kw), (oh, ow), stride, (1, 1)), axis=0)
-            # reference_integer_ops::AveragePool: (acc ± count/2) / count in C++ integer
-            # division (toward zero), i.e. round half away from zero, on the magnitude.
-            magnitude = (np.abs(acc) + half) // count
-            rounded = np.where(acc < 0, -magnitude, magnitude)
-            values[dst] = np.clip(rounded, lo, hi).astype(np.int8)
-
-        return run
+        spec = self._pool_spec(op, "average")
+        self.specs.append(spec)
+        return _pool_kernel(spec, spec.lo, spec.hi)
 
     def _reshape(self, op: Operator) -> Kernel:
         inp, out = self._t(op.inputs[0]), self._t(op.outputs[0])
@@ -463,8 +666,9 @@ class NumpyExecutor:
             raise ModelError(f"op {op.index} RESHAPE: input and output quantisation differ")
         if not out.shape or out.shape[0] != 1 or int(np.prod(out.shape)) != int(np.prod(inp.shape)):
             raise ModelError(f"op {op.index} RESHAPE: cannot batch shape {out.shape}")
-        tail = out.shape[1:]
-        src, dst = op.inputs[0], op.outputs[0]
+        spec = ReshapeSpec(op.inputs[0], op.outputs[0], out.shape[1:])
+        self.specs.append(spec)
+        src, dst, tail = spec.src, spec.dst, spec.tail
 
         def run(values: dict[int, Any]) -> None:
             x = _nhwc(values[src])
@@ -476,6 +680,7 @@ class NumpyExecutor:
 
     def _add(self, op: Operator) -> Kernel:
         """reference_integer_ops::Add with TFLite's left_shift = 20 rescaling."""
+        self.specs.append(None)
         a, b, out = self._t(op.inputs[0]), self._t(op.inputs[1]), self._t(op.outputs[0])
         for t in (a, b):
             self._require_int8(t, f"op {op.index} ADD input")
@@ -519,6 +724,8 @@ class NumpyExecutor:
 
     def _softmax(self, op: Operator) -> Kernel:
         from .softmax import int8_softmax_kernel
+
+        self.specs.append(None)
 
         inp, out = self._t(op.inputs[0]), self._t(op.outputs[0])
         self._require_int8(inp, f"op {op.index} SOFTMAX input")

@@ -12,6 +12,7 @@ carried in int64 arrays so the intermediate products cannot overflow.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -109,14 +110,23 @@ def multiply_by_quantized_multiplier_single(x: I64, multiplier: I64, shift: I64)
 
 
 class Requantizer:
-    """Precomputed per-channel requantisation: the hot path of every conv/FC.
+    """An op's whole output stage, precomputed per channel: int32 accumulator + bias →
+    TFLite's MultiplyByQuantizedMultiplier → + output zero point → clamp → int8.
 
-    Same results as `multiply_by_quantized_multiplier` (or the single-rounding form)
-    in ~1/3 of the numpy passes, using two exact identities on int64:
-    SaturatingRoundingDoublingHighMul(a, m) = (a·m + 2^30) >> 31 for m ≥ 0 (its nudge
-    and truncation amount to rounding halves upward), and RoundingDivideByPOT(y, e) =
-    (y + 2^(e−1) − [y < 0 and e > 0]) >> e (halves away from zero).
-    Tested against the literal ports above on random and tie values.
+    The hot path of every conv/FC, so it is folded into few numpy passes over reused
+    buffers (fresh 100+ kB temporaries per call cost more than the arithmetic: large
+    allocations go back to the OS and fault their pages in again). Exact identities on
+    int64, with a = acc + bias, multiplier m (m·2^left when shift > 0) and r the right
+    shift (tested against the literal ports above on random and tie values):
+    - SaturatingRoundingDoublingHighMul(a, m) = (a·m + 2^30) >> 31 for m ≥ 0;
+    - RoundingDivideByPOT(y, r) = (y + 2^(r−1) − [y < 0]) >> r (halves away from zero);
+    - floor(floor(v / 2^31) / 2^r) = floor(v / 2^(31+r)), and adding c·2^31 inside the
+      inner floor adds c to it, so both steps are one shift of
+      a·m + 2^30 + (2^(r−1) − [y < 0])·2^31 (+ zp·2^(31+r) for the zero point);
+    - y < 0 ⟺ a·m + 2^30 < 0 ⟺ acc < T, a per-channel integer threshold.
+    The single-rounding form (LiteRT's int8 FC) is (a·m + 2^(30−shift)) >> (31−shift).
+    |a| < 2^31 and m < 2^32 keep a·m below 2^63; offsets that could overflow (shifts
+    beyond 24) leave the zero point to a separate addition.
     """
 
     def __init__(
@@ -124,55 +134,89 @@ class Requantizer:
         multiplier: I64,
         shift: I64,
         *,
+        bias: I64 | None = None,
+        zero_point: I64 | int = 0,
+        lo: I64 | int = -128,
+        hi: I64 | int = 127,
         single_rounding: bool = False,
         shape: tuple[int, ...] = (-1,),
     ) -> None:
-        """Per-channel parameters reshaped to `shape` for broadcasting, e.g. (-1, 1, 1)."""
-        mult = np.asarray(multiplier, dtype=np.int64)
-        sh = np.asarray(shift, dtype=np.int64)
-        if np.any(mult < 0):
-            raise ValueError("quantized multipliers must be non-negative")
+        """Per-channel parameters (bias, zero point and bounds may be per channel too),
+        reshaped to `shape` for broadcasting, e.g. (-1, 1) for (channels, columns)."""
+        mult = [int(v) for v in np.ravel(multiplier)]
+        shifts = [int(v) for v in np.ravel(shift)]
+        n = len(mult)
+        if len(shifts) != n or any(v < 0 for v in mult):
+            raise ValueError("need one non-negative multiplier and one shift per channel")
 
-        def b(a: I64) -> I64:
+        def per_channel(values: I64 | int | None) -> list[int]:
+            flat = [0] if values is None else [int(v) for v in np.ravel(values)]
+            return flat * n if len(flat) == 1 else flat
+
+        biases, zps = per_channel(bias), per_channel(zero_point)
+        scaled, offsets, thresholds, corrections, shifts_out, zp_left = [], [], [], [], [], []
+        for m, s, b, zp in zip(mult, shifts, biases, zps, strict=True):
+            if single_rounding:
+                total = 31 - s
+                m_eff, base, t, d = m, 1 << (total - 1), -(2**62), 0
+            else:
+                left, total = max(s, 0), 31 + max(-s, 0)
+                m_eff = m << left
+                right = total - 31
+                # y < 0 ⟺ a·m < −2^30 ⟺ a ≤ ⌊(−2^30 − 1)/m⌋; m = 0 never goes negative.
+                t = (-(2**30) - 1) // m_eff + 1 - b if m_eff else -(2**62)
+                d = 1 << 31 if right else 0
+                base = (1 << 30) + (((1 << (right - 1)) << 31) if right else 0)
+            offset = b * m_eff + base
+            fold = abs(offset) + abs(zp << total) < 2**61
+            scaled.append(m_eff)
+            offsets.append(offset + (zp << total if fold else 0))
+            zp_left.append(0 if fold else zp)
+            thresholds.append(t)
+            corrections.append(d)
+            shifts_out.append(total)
+
+        def shaped(values: list[int] | I64 | int) -> I64:
+            a = np.asarray(values, dtype=np.int64)
             return a.reshape(shape) if a.size > 1 else a.reshape(())
 
-        self.single = single_rounding
-        self.mult = b(mult)
-        left = np.maximum(sh, 0)
-        self.left = b(left)
-        self.any_left = bool(np.any(left))
-        right = np.maximum(-sh, 0)
-        self.right = b(right)
-        half = (np.int64(1) << right) >> 1
-        self.half = b(half)
-        self.neg_fix = b((right > 0).astype(np.int64))
-        # Common case (every channel shifts right): y + (half − 1) + [y ≥ 0].
-        self.all_right = bool(np.all(right > 0))
-        self.half_m1 = b(half - 1)
-        total_shift = 31 - sh
-        self.total_shift = b(total_shift)
-        self.round = b(np.int64(1) << (total_shift - 1))
+        self.mult, self.offset, self.shift_out = shaped(scaled), shaped(offsets), shaped(shifts_out)
+        self.threshold, self.correction = shaped(thresholds), shaped(corrections)
+        self.zero_point = shaped(zp_left) if any(zp_left) else None
+        self.corrects = any(corrections)
+        self.lo, self.hi = shaped(per_channel(lo)), shaped(per_channel(hi))
+        self._scratch: dict[tuple[int, ...], tuple[I64, I64, npt.NDArray[np.bool_]]] = {}
 
-    def __call__(self, x: I64) -> I64:
-        """Requantise int64 accumulators (x may be overwritten); returns int64."""
-        if self.single:
-            y = x * self.mult
-            y += self.round
-            y >>= self.total_shift
-            return y
-        y = (x << self.left) if self.any_left else x
-        y = y * self.mult
-        y += np.int64(1 << 30)
-        y >>= 31
-        if self.all_right:
-            nonneg = y >= 0
-            y += self.half_m1
-            y += nonneg
-            y >>= self.right
-            return y
-        neg = (y < 0).astype(np.int64)
-        neg *= self.neg_fix
-        y += self.half
-        y -= neg
-        y >>= self.right
-        return y
+    def _buffers(self, shape: tuple[int, ...]) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
+        buffers = self._scratch.get(shape)
+        if buffers is None:
+            if len(self._scratch) > 8:  # batch sizes come and go: keep a few
+                self._scratch.clear()
+            buffers = (np.empty(shape, np.int64), np.empty(shape, np.int64), np.empty(shape, bool))
+            self._scratch[shape] = buffers
+        return buffers
+
+    def scale(self, acc: npt.NDArray[Any]) -> I64:
+        """Accumulators without bias (int64, or floats holding exact integers) → requantised
+        values plus the zero point, before the clamp (int64; overwritten by the next call)."""
+        v, tmp, negative = self._buffers(acc.shape)
+        np.copyto(v, acc, casting="unsafe")
+        if self.corrects:
+            np.less(v, self.threshold, out=negative)
+        v *= self.mult
+        v += self.offset
+        if self.corrects:
+            np.multiply(negative, self.correction, out=tmp)
+            v -= tmp
+        v >>= self.shift_out
+        if self.zero_point is not None:
+            v += self.zero_point
+        return v
+
+    def __call__(self, acc: npt.NDArray[Any]) -> npt.NDArray[np.int8]:
+        """The int8 output for accumulators `acc` (see `scale`). Not thread-safe: the
+        working buffers are reused from call to call."""
+        v = self.scale(acc)
+        np.maximum(v, self.lo, out=v)
+        np.minimum(v, self.hi, out=v)
+        return v.astype(np.int8)
