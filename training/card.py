@@ -190,8 +190,9 @@ musl: no LiteRT wheel). The numpy executor is bit-exact with LiteRT's reference 
 (tests/engine/test_model_agreement.py); LiteRT's default XNNPACK kernels requantise in
 float32 and differ by a few LSB on the logits (≈ 97–99 % same argmax on real features).
 Cost per inference on the development machine (process CPU, `uspd.model.bench`):
-numpy ≈ 0.6–0.75 ms, LiteRT ≈ 0.15–0.2 ms — times {len(members)} per 50 ms frame for the
-ensemble.
+numpy ≈ 0.5 ms, LiteRT ≈ 0.15 ms. Per 50 ms frame the ensemble costs ≈ 1 ms on numpy
+(its members run as one stacked pass, `uspd/model/stacked.py`) and one LiteRT call per
+member, ≈ 0.4 ms.
 
 ## Training data (all simulated)
 Scenes from `uspd.sim.library.random_scenario(kind, seed, duration_s={cfg["scene_s"]:.0f},
