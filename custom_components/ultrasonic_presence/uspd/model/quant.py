@@ -125,8 +125,8 @@ class Requantizer:
       a·m + 2^30 + (2^(r−1) − [y < 0])·2^31 (+ zp·2^(31+r) for the zero point);
     - y < 0 ⟺ a·m + 2^30 < 0 ⟺ acc < T, a per-channel integer threshold.
     The single-rounding form (LiteRT's int8 FC) is (a·m + 2^(30−shift)) >> (31−shift).
-    |a| < 2^31 and m < 2^32 keep a·m below 2^63; offsets that could overflow (shifts
-    beyond 24) leave the zero point to a separate addition.
+    TFLite needs a·2^left within int32 and m < 2^31, so a·m stays below 2^62; offsets
+    that could overflow (right shifts beyond about 24) add the zero point separately.
     """
 
     def __init__(
