@@ -133,6 +133,16 @@ def test_requantizer_equals_literal_port() -> None:
     assert got.tolist() == [[-5, 0], [5, 9]]
 
 
+def test_requantizer_reuses_buffers_only_for_small_calls() -> None:
+    """Streaming calls reuse working arrays; a training-sized batch is not held on to."""
+    requant = Requantizer(np.array([1 << 30]), np.array([-3]))
+    small = requant(np.arange(64, dtype=np.int64))
+    assert requant(np.arange(64, dtype=np.int64)).tolist() == small.tolist()
+    assert len(requant._scratch) == 1
+    big = requant(np.ones(1 << 20, dtype=np.int64))
+    assert big.shape == (1 << 20,) and len(requant._scratch) == 1
+
+
 # ------------------------------------------------------------------ hand-computed ops
 def test_conv2d_hand_computed() -> None:
     # input scale 0.5 zp 1; filter scale 0.25; bias scale 0.125; output scale 1 zp 0.

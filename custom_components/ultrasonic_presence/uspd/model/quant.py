@@ -109,6 +109,10 @@ def multiply_by_quantized_multiplier_single(x: I64, multiplier: I64, shift: I64)
     return ((x * multiplier + (np.int64(1) << (total_shift - 1))) >> total_shift).astype(np.int64)
 
 
+_KEEP_BUFFERS_UP_TO = 1 << 18
+"""Elements (2 MB of int64) up to which a Requantizer keeps its working arrays."""
+
+
 class Requantizer:
     """An op's whole output stage, precomputed per channel: int32 accumulator + bias →
     TFLite's MultiplyByQuantizedMultiplier → + output zero point → clamp → int8.
@@ -188,12 +192,15 @@ class Requantizer:
         self._scratch: dict[tuple[int, ...], tuple[I64, I64, npt.NDArray[np.bool_]]] = {}
 
     def _buffers(self, shape: tuple[int, ...]) -> tuple[I64, I64, npt.NDArray[np.bool_]]:
+        """Working arrays for `shape`: kept for streaming-sized calls, fresh for big
+        batches (training's evaluation) so they are not held on to."""
         buffers = self._scratch.get(shape)
         if buffers is None:
-            if len(self._scratch) > 8:  # batch sizes come and go: keep a few
-                self._scratch.clear()
             buffers = (np.empty(shape, np.int64), np.empty(shape, np.int64), np.empty(shape, bool))
-            self._scratch[shape] = buffers
+            if math.prod(shape) <= _KEEP_BUFFERS_UP_TO:
+                if len(self._scratch) >= 8:  # batch sizes come and go: keep a few
+                    self._scratch.clear()
+                self._scratch[shape] = buffers
         return buffers
 
     def scale(self, acc: npt.NDArray[Any]) -> I64:
