@@ -440,8 +440,8 @@ class NumpyExecutor:
             "CONV_2D": self._conv,
             "DEPTHWISE_CONV_2D": self._depthwise,
             "FULLY_CONNECTED": self._fully_connected,
-            "MAX_POOL_2D": self._max_pool,
-            "AVERAGE_POOL_2D": self._average_pool,
+            "MAX_POOL_2D": self._pool,
+            "AVERAGE_POOL_2D": self._pool,
             "RESHAPE": self._reshape,
             "ADD": self._add,
             "SOFTMAX": self._softmax,
@@ -502,8 +502,11 @@ class NumpyExecutor:
         return quantize_multipliers(reals)
 
     # ---------------------------------------------------------------- op constants
-    # Each builder derives an op's constants once (OpConstants below) and returns the
-    # kernel that runs them; stacked.py runs the same constants for several models.
+    # Each builder derives an op's constants once (an OpSpec, kept in self.specs) and
+    # returns the kernel that runs them; stacked.py runs them for several models at once.
+    # Activations are held NCHW internally (4-D) so per-channel broadcasting and im2col
+    # copies run along long contiguous rows; `_nhwc` restores TFLite's order wherever
+    # element order matters (RESHAPE, FULLY_CONNECTED input, outputs).
     def _geometry(
         self, op: Operator, kernel: tuple[int, int], dilation: tuple[int, int]
     ) -> Geometry:
@@ -648,13 +651,8 @@ class NumpyExecutor:
         count = np.sum(_windows(ones, geometry), axis=0)
         return PoolSpec(op.inputs[0], op.outputs[0], kind, geometry, lo, hi, count)
 
-    def _max_pool(self, op: Operator) -> Kernel:
-        spec = self._pool_spec(op, "max")
-        self.specs.append(spec)
-        return _pool_kernel(spec, spec.lo, spec.hi)
-
-    def _average_pool(self, op: Operator) -> Kernel:
-        spec = self._pool_spec(op, "average")
+    def _pool(self, op: Operator) -> Kernel:
+        spec = self._pool_spec(op, "max" if op.name == "MAX_POOL_2D" else "average")
         self.specs.append(spec)
         return _pool_kernel(spec, spec.lo, spec.hi)
 
