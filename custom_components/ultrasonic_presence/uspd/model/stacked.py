@@ -159,7 +159,7 @@ class StackedExecutor:
             return _pool_kernel(s0, lo, hi)
         if isinstance(s0, ReshapeSpec):
             return self._reshape(s0)
-        raise ModelError("op cannot run stacked")  # excluded by _wiring
+        raise ModelError("op cannot run stacked")  # excluded by _stackable
 
     def _require_stacked_4d(self, src: int, what: str) -> None:
         if src == self.input_index:
@@ -176,6 +176,7 @@ class StackedExecutor:
         else:
             wstack = np.stack([s.weights for s in specs]).astype(ftype)  # (M, O, K)
             zp_in = _per_channel([s.zp_in for s in specs], s0.in_channels, (-1, 1, 1))
+            zp_in = zp_in.astype(ftype)  # subtracting int64 would run in float64
         ic = s0.in_channels
         finish = _requantize_rows(
             specs, oc, shape=(-1, 1) if pools is None else (-1, 1, 1, 1), pools=pools
@@ -219,8 +220,8 @@ class StackedExecutor:
         ic = oc // s0.depth_multiplier
         taps = np.concatenate([s.taps for s in specs], axis=1).astype(ftype)
         taps = taps.reshape(taps.shape[0], -1, 1, 1)  # (taps, M·O, 1, 1)
-        zp_in = _per_channel([s.zp_in for s in specs], ic, (-1, 1, 1))
-        finish = _requantize_rows([*specs], oc, shape=(-1, 1, 1))
+        zp_in = _per_channel([s.zp_in for s in specs], ic, (-1, 1, 1)).astype(ftype)
+        finish = _requantize_rows(specs, oc, shape=(-1, 1, 1))
 
         def run(values: dict[int, Any]) -> None:
             x = values[s0.src].astype(ftype)
@@ -238,8 +239,8 @@ class StackedExecutor:
         ftype = _widest([s.weights for s in specs])
         oc = s0.weights.shape[1]
         weights = np.stack([s.weights for s in specs]).astype(ftype)  # (M, I, O)
-        zp_in = np.asarray([s.zp_in for s in specs], np.int64).reshape(m, 1, 1)
-        finish = _requantize_rows([*specs], oc, shape=(m, 1, oc))
+        zp_in = np.asarray([s.zp_in for s in specs], ftype).reshape(m, 1, 1)
+        finish = _requantize_rows(specs, oc, shape=(m, 1, oc))
         shared = s0.src == self.input_index
 
         def run(values: dict[int, Any]) -> None:
