@@ -339,27 +339,35 @@ def _conv_kernel(s: ConvSpec, pool: PoolSpec | None = None) -> Kernel:
 def _depthwise_accumulate(
     x: npt.NDArray[Any], g: Geometry, taps: npt.NDArray[Any]
 ) -> npt.NDArray[Any]:
-    """Σ over taps of window·weight, per channel; taps (KH·KW, C, 1, 1)."""
-    views = _windows(_pad_hw(x, g.pads, 0.0), g)
-    acc: npt.NDArray[Any] = views[0] * taps[0]
-    tmp = np.empty_like(acc)
-    for k in range(1, len(views)):
-        np.multiply(views[k], taps[k], out=tmp)
-        acc += tmp
-    return acc
+    """Σ over taps of window·weight per channel, (C, N·OH·OW), for taps (C, 1, KH·KW):
+    one batched product of each channel's taps with its im2col rows, faster than a
+    multiply-add per tap on strided views (and exact: integer sums, _exact_float_dtype)."""
+    cols = _im2col(x, g)  # (taps, C, N, OH, OW)
+    t, c = cols.shape[:2]
+    acc: npt.NDArray[Any] = np.matmul(taps, cols.reshape(t, c, -1).transpose(1, 0, 2))
+    return acc.reshape(c, -1)
+
+
+def _depthwise_taps(taps: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """(KH·KW, C) filter taps as the (C, 1, KH·KW) stack `_depthwise_accumulate` takes."""
+    return np.ascontiguousarray(taps.T[:, np.newaxis, :])
 
 
 def _depthwise_kernel(s: DepthwiseSpec) -> Kernel:
-    taps = s.taps.reshape(s.taps.shape[0], -1, 1, 1)
-    requant = _output_stage(s, (-1, 1, 1))
+    taps = _depthwise_taps(s.taps)
+    requant = _output_stage(s, (-1, 1))
     ftype = s.taps.dtype.type
+    oc = s.taps.shape[1]
+    oh, ow = s.geometry.out_hw
 
     def run(values: dict[int, Any]) -> None:
         x = values[s.src].astype(ftype)
         x -= s.zp_in
+        n = x.shape[0]
         if s.depth_multiplier > 1:
             x = np.repeat(x, s.depth_multiplier, axis=1)  # out channel = in·mult + m
-        values[s.dst] = requant(_depthwise_accumulate(x, s.geometry, taps))
+        q = requant(_depthwise_accumulate(x, s.geometry, taps)).reshape(oc, n, oh, ow)
+        values[s.dst] = q.transpose(1, 0, 2, 3) if n > 1 else q[np.newaxis, :, 0]
 
     return run
 

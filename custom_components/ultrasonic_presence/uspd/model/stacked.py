@@ -37,6 +37,7 @@ from .executor import (
     PoolSpec,
     ReshapeSpec,
     _depthwise_accumulate,
+    _depthwise_taps,
     _im2col,
     _pool_kernel,
     pool_then_requantize,
@@ -213,22 +214,25 @@ class StackedExecutor:
         return run
 
     def _depthwise(self, specs: list[DepthwiseSpec]) -> Kernel:
-        s0 = specs[0]
+        s0, m = specs[0], self.members
         self._require_stacked_4d(s0.src, "a depthwise convolution")
         ftype = _widest([s.taps for s in specs])
         oc = s0.taps.shape[1]
+        oh, ow = s0.geometry.out_hw
         ic = oc // s0.depth_multiplier
-        taps = np.concatenate([s.taps for s in specs], axis=1).astype(ftype)
-        taps = taps.reshape(taps.shape[0], -1, 1, 1)  # (taps, M·O, 1, 1)
+        taps = _depthwise_taps(np.concatenate([s.taps for s in specs], axis=1).astype(ftype))
         zp_in = _per_channel([s.zp_in for s in specs], ic, (-1, 1, 1)).astype(ftype)
-        finish = _requantize_rows(specs, oc, shape=(-1, 1, 1))
+        finish = _requantize_rows(specs, oc, shape=(-1, 1))
 
         def run(values: dict[int, Any]) -> None:
             x = values[s0.src].astype(ftype)
             x -= zp_in
+            n = x.shape[0]
             if s0.depth_multiplier > 1:
                 x = np.repeat(x, s0.depth_multiplier, axis=1)  # member-major order holds
-            values[s0.dst] = finish(_depthwise_accumulate(x, s0.geometry, taps))
+            acc = _depthwise_accumulate(x, s0.geometry, taps)
+            q = finish(acc).reshape(m * oc, n, oh, ow)
+            values[s0.dst] = q.transpose(1, 0, 2, 3) if n > 1 else q[np.newaxis, :, 0]
 
         return run
 
