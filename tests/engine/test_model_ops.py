@@ -143,6 +143,44 @@ def test_requantizer_reuses_buffers_only_for_small_calls() -> None:
     assert big.shape == (1 << 20,) and len(requant._scratch) == 1
 
 
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "dilation", "pads"),
+    [
+        ((5, 7), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1)),
+        ((7, 9), (3, 3), (2, 2), (1, 1), (1, 1, 1, 1)),
+        ((8, 8), (3, 3), (1, 1), (2, 2), (2, 2, 2, 2)),
+        ((6, 5), (2, 3), (2, 1), (1, 1), (0, 0, 0, 0)),
+        ((4, 4), (3, 3), (1, 1), (1, 1), (0, 2, 2, 0)),
+    ],
+)
+def test_im2col_equals_windows_of_the_padded_input(
+    size: tuple[int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    pads: tuple[int, int, int, int],
+) -> None:
+    """The buffer-reusing im2col copies each tap's in-image part; padding stays zero."""
+    from uspd.model.executor import Geometry, Im2col
+
+    top, bottom, left, right = pads
+    out_hw = tuple(
+        (size[a] + pads[2 * a] + pads[2 * a + 1] - dilation[a] * (kernel[a] - 1) - 1) // stride[a]
+        + 1
+        for a in range(2)
+    )
+    g = Geometry(kernel, stride, dilation, out_hw, pads)  # type: ignore[arg-type]
+    x = np.random.default_rng(11).normal(size=(2, 3, *size))
+    padded = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    (oh, ow), (sh, sw), (dh, dw) = out_hw, stride, dilation
+    rows = [slice(k * dh, k * dh + (oh - 1) * sh + 1, sh) for k in range(kernel[0])]
+    cols = [slice(k * dw, k * dw + (ow - 1) * sw + 1, sw) for k in range(kernel[1])]
+    expected = np.stack([padded[:, :, r, c].transpose(1, 0, 2, 3) for r in rows for c in cols])
+    im2col = Im2col(g)
+    np.testing.assert_array_equal(im2col(x), expected)
+    np.testing.assert_array_equal(im2col(x * 2.0), expected * 2.0)  # reused buffer
+
+
 # ------------------------------------------------------------------ hand-computed ops
 def test_conv2d_hand_computed() -> None:
     # input scale 0.5 zp 1; filter scale 0.25; bias scale 0.125; output scale 1 zp 0.

@@ -244,15 +244,63 @@ class ReshapeSpec:
 OpSpec = ConvSpec | DepthwiseSpec | FullyConnectedSpec | PoolSpec | ReshapeSpec
 
 
-def _im2col(x: npt.NDArray[Any], g: Geometry) -> npt.NDArray[Any]:
-    """(N, C, H, W) → (KH·KW, C, N, OH, OW): every tap's inputs, zero-padded
-    (x already has the input zero point subtracted, so padding contributes nothing)."""
-    views = _windows(_pad_hw(x, g.pads, 0.0), g)
-    n, c = x.shape[:2]
-    buf = np.empty((len(views), c, n, *g.out_hw), x.dtype)
-    for k, view in enumerate(views):
-        buf[k] = view.transpose(1, 0, 2, 3)
-    return buf
+def _tap_slices(size: int, out: int, offset: int, stride: int) -> tuple[slice, slice] | None:
+    """(output slice, input slice) along one axis for a filter tap whose input index is
+    o·stride + offset (offset = tap·dilation − pad before): the outputs reading inside
+    [0, size), or None if none does."""
+    first = max(0, -(offset // stride))  # ⌈−offset / stride⌉, at least 0
+    last = min(out - 1, (size - 1 - offset) // stride)
+    if last < first:
+        return None
+    start = first * stride + offset
+    return slice(first, last + 1), slice(start, last * stride + offset + 1, stride)
+
+
+class Im2col:
+    """Reusable im2col for one geometry: NCHW (N, C, H, W) → (taps, C, N, OH, OW).
+
+    Padding contributes zeros (the input zero point is subtracted before), so each tap's
+    in-image part is copied into a buffer whose padding was zeroed once; streaming-sized
+    buffers are kept from call to call (no 100+ kB allocation and page faults per call).
+    The result is overwritten by the next call: consume it at once. Not thread-safe.
+    """
+
+    def __init__(self, g: Geometry) -> None:
+        self.g = g
+        self._plans: dict[tuple[int, int], list[tuple[int, slice, slice, slice, slice]]] = {}
+        self._buffers: dict[tuple[Any, ...], npt.NDArray[Any]] = {}
+
+    def _plan(self, h: int, w: int) -> list[tuple[int, slice, slice, slice, slice]]:
+        plan = self._plans.get((h, w))
+        if plan is None:
+            g, plan = self.g, []
+            (kh, kw), (oh, ow), (sh, sw), (dh, dw) = g.kernel, g.out_hw, g.stride, g.dilation
+            top, _, left, _ = g.pads
+            for ky in range(kh):
+                for kx in range(kw):
+                    rows = _tap_slices(h, oh, ky * dh - top, sh)
+                    cols = _tap_slices(w, ow, kx * dw - left, sw)
+                    if rows is not None and cols is not None:
+                        plan.append((ky * kw + kx, rows[0], cols[0], rows[1], cols[1]))
+            self._plans[(h, w)] = plan
+        return plan
+
+    def __call__(self, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        n, c, h, w = x.shape
+        taps = self.g.kernel[0] * self.g.kernel[1]
+        shape = (taps, c, n, *self.g.out_hw)
+        key = (shape, x.dtype)
+        buf = self._buffers.get(key)
+        if buf is None:
+            buf = np.zeros(shape, x.dtype)
+            if buf.size <= 1 << 18:  # keep streaming-sized buffers, not training batches
+                if len(self._buffers) >= 8:
+                    self._buffers.clear()
+                self._buffers[key] = buf
+        per_channel = x.transpose(1, 0, 2, 3)  # (C, N, H, W)
+        for k, out_rows, out_cols, in_rows, in_cols in self._plan(h, w):
+            buf[k, :, :, out_rows, out_cols] = per_channel[:, :, in_rows, in_cols]
+        return buf
 
 
 def _output_stage(
@@ -317,6 +365,7 @@ def pool_then_requantize(
 
 def _conv_kernel(s: ConvSpec, pool: PoolSpec | None = None) -> Kernel:
     requant = _output_stage(s, (-1, 1) if pool is None else (-1, 1, 1, 1), pool)
+    im2col = Im2col(s.geometry)
     oc = s.weights.shape[0]
     oh, ow = s.geometry.out_hw
     ftype, wmat, pointwise = s.weights.dtype.type, s.weights, s.pointwise
@@ -329,7 +378,7 @@ def _conv_kernel(s: ConvSpec, pool: PoolSpec | None = None) -> Kernel:
         if pointwise:
             cols = x.transpose(1, 0, 2, 3).reshape(s.in_channels, n * oh * ow)
         else:
-            cols = _im2col(x, s.geometry).reshape(-1, n * oh * ow)
+            cols = im2col(x).reshape(-1, n * oh * ow)
         q = pool_then_requantize(requant, wmat @ cols, (oc, n, oh, ow), pool)
         values[dst] = q.transpose(1, 0, 2, 3) if n > 1 else q[np.newaxis, :, 0]
 
@@ -337,12 +386,12 @@ def _conv_kernel(s: ConvSpec, pool: PoolSpec | None = None) -> Kernel:
 
 
 def _depthwise_accumulate(
-    x: npt.NDArray[Any], g: Geometry, taps: npt.NDArray[Any]
+    x: npt.NDArray[Any], im2col: Im2col, taps: npt.NDArray[Any]
 ) -> npt.NDArray[Any]:
     """Σ over taps of window·weight per channel, (C, N·OH·OW), for taps (C, 1, KH·KW):
     one batched product of each channel's taps with its im2col rows, faster than a
     multiply-add per tap on strided views (and exact: integer sums, _exact_float_dtype)."""
-    cols = _im2col(x, g)  # (taps, C, N, OH, OW)
+    cols = im2col(x)  # (taps, C, N, OH, OW)
     t, c = cols.shape[:2]
     acc: npt.NDArray[Any] = np.matmul(taps, cols.reshape(t, c, -1).transpose(1, 0, 2))
     return acc.reshape(c, -1)
@@ -355,6 +404,7 @@ def _depthwise_taps(taps: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 def _depthwise_kernel(s: DepthwiseSpec) -> Kernel:
     taps = _depthwise_taps(s.taps)
+    im2col = Im2col(s.geometry)
     requant = _output_stage(s, (-1, 1))
     ftype = s.taps.dtype.type
     oc = s.taps.shape[1]
@@ -366,7 +416,7 @@ def _depthwise_kernel(s: DepthwiseSpec) -> Kernel:
         n = x.shape[0]
         if s.depth_multiplier > 1:
             x = np.repeat(x, s.depth_multiplier, axis=1)  # out channel = in·mult + m
-        q = requant(_depthwise_accumulate(x, s.geometry, taps)).reshape(oc, n, oh, ow)
+        q = requant(_depthwise_accumulate(x, im2col, taps)).reshape(oc, n, oh, ow)
         values[s.dst] = q.transpose(1, 0, 2, 3) if n > 1 else q[np.newaxis, :, 0]
 
     return run

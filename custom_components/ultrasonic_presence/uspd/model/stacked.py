@@ -31,6 +31,7 @@ from .executor import (
     ConvSpec,
     DepthwiseSpec,
     FullyConnectedSpec,
+    Im2col,
     Int8Array,
     NumpyExecutor,
     OpSpec,
@@ -38,7 +39,6 @@ from .executor import (
     ReshapeSpec,
     _depthwise_accumulate,
     _depthwise_taps,
-    _im2col,
     _pool_kernel,
     pool_then_requantize,
     pooled_convolutions,
@@ -183,6 +183,7 @@ class StackedExecutor:
             specs, oc, shape=(-1, 1) if pools is None else (-1, 1, 1, 1), pools=pools
         )
         dst = s0.dst if pools is None else pools[0].dst
+        im2col = Im2col(s0.geometry)
 
         def run(values: dict[int, Any]) -> None:
             x = values[s0.src].astype(ftype)
@@ -193,14 +194,14 @@ class StackedExecutor:
                 if s0.pointwise:
                     cols = x.transpose(1, 0, 2, 3).reshape(ic, cols_n)
                 else:
-                    cols = _im2col(x, s0.geometry).reshape(-1, cols_n)
+                    cols = im2col(x).reshape(-1, cols_n)
                 acc = wcat @ cols
             else:
                 x -= zp_in
                 if s0.pointwise:
                     cols = x.transpose(1, 0, 2, 3).reshape(m, ic, cols_n)
                 else:
-                    buf = _im2col(x, s0.geometry)  # (taps, M·ic, N, OH, OW)
+                    buf = im2col(x)  # (taps, M·ic, N, OH, OW)
                     taps = buf.shape[0]
                     cols = (
                         buf.reshape(taps, m, ic, cols_n)
@@ -223,6 +224,7 @@ class StackedExecutor:
         taps = _depthwise_taps(np.concatenate([s.taps for s in specs], axis=1).astype(ftype))
         zp_in = _per_channel([s.zp_in for s in specs], ic, (-1, 1, 1)).astype(ftype)
         finish = _requantize_rows(specs, oc, shape=(-1, 1))
+        im2col = Im2col(s0.geometry)
 
         def run(values: dict[int, Any]) -> None:
             x = values[s0.src].astype(ftype)
@@ -230,7 +232,7 @@ class StackedExecutor:
             n = x.shape[0]
             if s0.depth_multiplier > 1:
                 x = np.repeat(x, s0.depth_multiplier, axis=1)  # member-major order holds
-            acc = _depthwise_accumulate(x, s0.geometry, taps)
+            acc = _depthwise_accumulate(x, im2col, taps)
             q = finish(acc).reshape(m * oc, n, oh, ow)
             values[s0.dst] = q.transpose(1, 0, 2, 3) if n > 1 else q[np.newaxis, :, 0]
 
