@@ -109,9 +109,13 @@ def test_requantizer_equals_literal_port() -> None:
         bias = rng.integers(-(2**20), 2**20, 8)
         zp = rng.integers(-128, 128, 8)
         expected = multiply_by_quantized_multiplier(x + bias, mult, shift) + zp
-        requant = Requantizer(mult, shift, bias=bias, zero_point=zp)
+        requant = Requantizer(mult, shift, bias=bias, zero_point=zp, lo=-(2**40))
         assert np.array_equal(requant.scale(x.astype(np.float64)), expected)
+        requant = Requantizer(mult, shift, bias=bias, zero_point=zp)
         assert np.array_equal(requant(x), np.clip(expected, -128, 127).astype(np.int8))
+        # A ReLU output stage (lo at the zero point) skips the correction below zero.
+        relu = Requantizer(mult, shift, bias=bias, zero_point=zp, lo=zp)
+        assert np.array_equal(relu(x), np.clip(expected, zp, 127).astype(np.int8))
         single = multiply_by_quantized_multiplier_single(x + bias, mult, shift) + zp
         requant = Requantizer(mult, shift, bias=bias, zero_point=zp, single_rounding=True)
         assert np.array_equal(requant.scale(x), single)
@@ -123,8 +127,10 @@ def test_requantizer_equals_literal_port() -> None:
             for b in (0, 1, -1, 777):
                 mult, shift = np.array([m], np.int64), np.array([s], np.int64)
                 expected = multiply_by_quantized_multiplier(x + b, mult, shift) - 3
-                requant = Requantizer(mult, shift, bias=np.array([b]), zero_point=-3)
+                requant = Requantizer(mult, shift, bias=np.array([b]), zero_point=-3, lo=-(2**40))
                 assert np.array_equal(requant.scale(x), expected), (m, s, b)
+                relu = Requantizer(mult, shift, bias=np.array([b]), zero_point=-3, lo=-3)
+                assert np.array_equal(relu(x), np.clip(expected, -3, 127)), (m, s, b)
     # Per-channel clamp bounds (an ensemble's stacked channels each keep their own).
     requant = Requantizer(
         np.array([1 << 30, 1 << 30]), np.array([0, 0]), lo=np.array([-5, 0]), hi=np.array([5, 9])

@@ -157,9 +157,9 @@ class Requantizer:
             flat = [0] if values is None else [int(v) for v in np.ravel(values)]
             return flat * n if len(flat) == 1 else flat
 
-        biases, zps = per_channel(bias), per_channel(zero_point)
+        biases, zps, lows = per_channel(bias), per_channel(zero_point), per_channel(lo)
         scaled, offsets, thresholds, corrections, shifts_out, zp_left = [], [], [], [], [], []
-        for m, s, b, zp in zip(mult, shifts, biases, zps, strict=True):
+        for m, s, b, zp, low in zip(mult, shifts, biases, zps, lows, strict=True):
             if single_rounding:
                 total = 31 - s
                 m_eff, base, t, d = m, 1 << (total - 1), -(2**62), 0
@@ -169,7 +169,9 @@ class Requantizer:
                 right = total - 31
                 # y < 0 ⟺ a·m < −2^30 ⟺ a ≤ ⌊(−2^30 − 1)/m⌋; m = 0 never goes negative.
                 t = (-(2**30) - 1) // m_eff + 1 - b if m_eff else -(2**62)
-                d = 1 << 31 if right else 0
+                # The correction only moves results ≤ 0 (y < 0); where the clamp takes
+                # every such result to `lo` anyway (ReLU: lo ≥ zp) it is skipped.
+                d = 1 << 31 if right and low < zp else 0
                 base = (1 << 30) + (((1 << (right - 1)) << 31) if right else 0)
             offset = b * m_eff + base
             fold = abs(offset) + abs(zp << total) < 2**61
@@ -205,7 +207,11 @@ class Requantizer:
 
     def scale(self, acc: npt.NDArray[Any]) -> I64:
         """Accumulators without bias (int64, or floats holding exact integers) → requantised
-        values plus the zero point, before the clamp (int64; overwritten by the next call)."""
+        values plus the zero point, before the clamp (int64; overwritten by the next call).
+
+        Exact wherever the clamp can show it: in channels whose clamp takes every result
+        at or below the zero point to `lo` (ReLU), results below it skip the
+        round-half-away correction and may be one lower than TFLite's."""
         v, tmp, negative = self._buffers(acc.shape)
         np.copyto(v, acc, casting="unsafe")
         if self.corrects:
