@@ -190,7 +190,7 @@ musl: no LiteRT wheel). The numpy executor is bit-exact with LiteRT's reference 
 (tests/engine/test_model_agreement.py); LiteRT's default XNNPACK kernels requantise in
 float32 and differ by a few LSB on the logits (≈ 97–99 % same argmax on real features).
 Cost per inference on the development machine (process CPU, `uspd.model.bench`):
-numpy ≈ 0.5 ms, LiteRT ≈ 0.15 ms. Per 50 ms frame the ensemble costs ≈ 0.8 ms on numpy
+numpy ≈ 0.45 ms, LiteRT ≈ 0.15 ms. Per 50 ms frame the ensemble costs ≈ 0.7 ms on numpy
 (its members run as one stacked pass, `uspd/model/stacked.py`) and one LiteRT call per
 member, ≈ 0.4 ms.
 
