@@ -15,10 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..audio.source import SourceError
 from ..cli import UserError
+
+if TYPE_CHECKING:
+    from ..model.classifier import Prefer
 
 
 def register(sub: Any) -> None:
@@ -31,15 +34,30 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--carrier", type=float, help="carrier frequency in Hz (default: detect it)"
     )
+    parser.add_argument(
+        "--runtime",
+        choices=("auto", "litert", "numpy"),
+        default="auto",
+        help="inference runtime (auto: LiteRT when importable; numpy is what Home "
+        "Assistant OS runs)",
+    )
     parser.set_defaults(func=run)
 
 
-def analyze(path: Path, carrier_hz: float | None = None) -> dict[str, Any]:
-    """Run the pipeline over the whole file; the report as a JSON-able dict."""
+def analyze(
+    path: Path, carrier_hz: float | None = None, runtime: Prefer = "auto"
+) -> dict[str, Any]:
+    """Run the pipeline over the whole file; the report as a JSON-able dict.
+
+    `runtime` picks the shipped models' runtime ('numpy' reproduces Home Assistant OS
+    on a machine that has LiteRT); without shipped models the conventional detector runs.
+    """
     from ..audio.wavfile import WavSource
     from ..detector import DetectorOptions
     from ..dsp.carrier import detect_carrier
+    from ..model import DEFAULT_MODEL_PATHS
     from ..pipeline import Pipeline
+    from ..scoring import ModelScorer
 
     source = WavSource(path)
     if carrier_hz is None:
@@ -47,8 +65,9 @@ def analyze(path: Path, carrier_hz: float | None = None) -> dict[str, Any]:
             carrier_hz = detect_carrier(source.samples, source.sample_rate)
         except ValueError as err:
             raise SourceError(f"{path}: {err}", "no_ultrasonic_response") from err
+    scorer = ModelScorer(prefer=runtime) if DEFAULT_MODEL_PATHS else None
     try:
-        pipeline = Pipeline(source.sample_rate, source.channels, carrier_hz)
+        pipeline = Pipeline(source.sample_rate, source.channels, carrier_hz, scorer=scorer)
     except ValueError as err:
         raise SourceError(f"{path}: {err}", "sample_rate_too_low") from err
     frames: dict[str, list[Any]] = {
@@ -97,9 +116,11 @@ def analyze(path: Path, carrier_hz: float | None = None) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the report (JSON or a short human summary)."""
+    from ..model import ModelError
+
     try:
-        report = analyze(args.wav, args.carrier)
-    except SourceError as err:
+        report = analyze(args.wav, args.carrier, args.runtime)
+    except (SourceError, ModelError) as err:
         raise UserError(str(err)) from err
     if args.json:
         print(json.dumps(report))
