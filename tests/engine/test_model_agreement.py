@@ -32,7 +32,7 @@ from uspd.model import (
     load_ensemble,
 )
 from uspd.model.bench import ms_per_decision, ms_per_inference
-from uspd.model.classifier import litert_available
+from uspd.model.classifier import Prefer, litert_available
 from uspd.model.executor import NumpyExecutor
 from uspd.model.flatbuffer import read_graph
 
@@ -40,6 +40,7 @@ MEMBERS = pytest.mark.parametrize("path", DEFAULT_MODEL_PATHS, ids=lambda p: p.s
 needs_litert = pytest.mark.skipif(
     not litert_available(), reason="ai_edge_litert not importable (no wheel for this platform)"
 )
+RUNTIMES = ["numpy", pytest.param("litert", marks=needs_litert)]
 
 
 def feature_like_inputs(n: int, seed: int = 0) -> np.ndarray:
@@ -151,10 +152,13 @@ def test_default_single_model_is_the_newest_member() -> None:
     assert len(DEFAULT_MODEL_PATHS) >= 2
 
 
-def test_ensemble_is_the_mean_of_its_members() -> None:
-    """Mean of the members' own probabilities, exactly, for a window and a batch."""
-    ensemble = load_ensemble(prefer="numpy")
-    members = [load_classifier(p, prefer="numpy") for p in DEFAULT_MODEL_PATHS]
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_ensemble_is_the_mean_of_its_members(runtime: Prefer) -> None:
+    """Mean of the members' own probabilities, exactly, for a window and a batch (the
+    ensemble runs members stacked on numpy and dequantises all members at once)."""
+    ensemble = load_ensemble(prefer=runtime)
+    members = [load_classifier(p, prefer=runtime) for p in DEFAULT_MODEL_PATHS]
+    assert (ensemble.stacked is not None) == (runtime == "numpy")
     x = feature_like_inputs(40, seed=8)
     expected = members[0].predict(x)
     for member in members[1:]:

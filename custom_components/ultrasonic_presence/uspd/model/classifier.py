@@ -213,7 +213,11 @@ class Classifier:
 
         For streaming callers that quantize each frame once (see scoring.ModelScorer).
         """
-        return self.probabilities(self._backend.invoke(q_input))
+        return self.probabilities(self.run_quantized(q_input))
+
+    def run_quantized(self, q_input: Int8Array) -> Int8Array:
+        """Raw int8 outputs (N, n_classes) for int8 inputs (N, *input_shape)."""
+        return self._backend.invoke(q_input).reshape(len(q_input), -1)
 
     def probabilities(self, q_output: Int8Array) -> F32:
         """Probabilities (N, n_classes) from this model's int8 outputs (N, n_classes)."""

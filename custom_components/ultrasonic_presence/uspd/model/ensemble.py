@@ -66,6 +66,12 @@ class Ensemble:
         self.class_names = first.class_names
         self.sources = tuple(m.source for m in members)
         self.stacked = self._stack(self.members)
+        # Per-member output dequantisation, shaped to broadcast over (members, N, classes):
+        # the members' logits become probabilities in one pass (same float32 arithmetic,
+        # element by element, as Classifier.probabilities).
+        self._logits = not any(m.outputs_probabilities for m in members)
+        self._zero = np.array([m.output_zero_point for m in members], np.float32)[:, None, None]
+        self._scale = np.array([m.output_scale for m in members], np.float32)[:, None, None]
 
     @staticmethod
     def _stack(members: Sequence[Classifier]) -> StackedExecutor | None:
@@ -88,9 +94,15 @@ class Ensemble:
         """Mean probabilities (N, n_classes) of the members on int8 inputs."""
         if self.stacked is not None:
             outputs = self.stacked.run(q_input)
-            each = [m.probabilities(out) for m, out in zip(self.members, outputs, strict=True)]
         else:
-            each = [m.predict_quantized(q_input) for m in self.members]
+            outputs = np.stack([m.run_quantized(q_input) for m in self.members])
+        if self._logits:
+            values = (outputs.astype(np.float32) - self._zero) * self._scale
+            each = np.exp(values - np.maximum.reduce(values, axis=2, keepdims=True))
+            each /= np.add.reduce(each, axis=2, keepdims=True)
+        else:
+            pairs = zip(self.members, outputs, strict=True)
+            each = np.stack([member.probabilities(out) for member, out in pairs])
         total = each[0]
         for probabilities in each[1:]:
             total = total + probabilities
