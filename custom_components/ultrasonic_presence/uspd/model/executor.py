@@ -385,7 +385,7 @@ def _conv_kernel(s: ConvSpec, pool: PoolSpec | None = None) -> Kernel:
     return run
 
 
-def _depthwise_accumulate(
+def depthwise_accumulate(
     x: npt.NDArray[Any], im2col: Im2col, taps: npt.NDArray[Any]
 ) -> npt.NDArray[Any]:
     """Σ over taps of window·weight per channel, (C, N·OH·OW), for taps (C, 1, KH·KW):
@@ -397,13 +397,13 @@ def _depthwise_accumulate(
     return acc.reshape(c, -1)
 
 
-def _depthwise_taps(taps: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """(KH·KW, C) filter taps as the (C, 1, KH·KW) stack `_depthwise_accumulate` takes."""
+def depthwise_taps(taps: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """(KH·KW, C) filter taps as the (C, 1, KH·KW) stack `depthwise_accumulate` takes."""
     return np.ascontiguousarray(taps.T[:, np.newaxis, :])
 
 
 def _depthwise_kernel(s: DepthwiseSpec) -> Kernel:
-    taps = _depthwise_taps(s.taps)
+    taps = depthwise_taps(s.taps)
     im2col = Im2col(s.geometry)
     requant = _output_stage(s, (-1, 1))
     ftype = s.taps.dtype.type
@@ -416,7 +416,7 @@ def _depthwise_kernel(s: DepthwiseSpec) -> Kernel:
         n = x.shape[0]
         if s.depth_multiplier > 1:
             x = np.repeat(x, s.depth_multiplier, axis=1)  # out channel = in·mult + m
-        q = requant(_depthwise_accumulate(x, im2col, taps)).reshape(oc, n, oh, ow)
+        q = requant(depthwise_accumulate(x, im2col, taps)).reshape(oc, n, oh, ow)
         values[s.dst] = q.transpose(1, 0, 2, 3) if n > 1 else q[np.newaxis, :, 0]
 
     return run
@@ -436,7 +436,7 @@ def _fully_connected_kernel(s: FullyConnectedSpec) -> Kernel:
     return run
 
 
-def _pool_kernel(s: PoolSpec, lo: Any, hi: Any) -> Kernel:
+def pool_kernel(s: PoolSpec, lo: Any, hi: Any) -> Kernel:
     """Max or average pool of NCHW int8 (any channel count); lo/hi: the activation
     bounds, scalars or per-channel (C, 1, 1) arrays."""
     g = s.geometry
@@ -712,7 +712,7 @@ class NumpyExecutor:
     def _pool(self, op: Operator) -> Kernel:
         spec = self._pool_spec(op, "max" if op.name == "MAX_POOL_2D" else "average")
         self.specs.append(spec)
-        return _pool_kernel(spec, spec.lo, spec.hi)
+        return pool_kernel(spec, spec.lo, spec.hi)
 
     def _reshape(self, op: Operator) -> Kernel:
         inp, out = self._t(op.inputs[0]), self._t(op.outputs[0])

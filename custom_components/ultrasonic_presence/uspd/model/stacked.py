@@ -37,9 +37,9 @@ from .executor import (
     OpSpec,
     PoolSpec,
     ReshapeSpec,
-    _depthwise_accumulate,
-    _depthwise_taps,
-    _pool_kernel,
+    depthwise_accumulate,
+    depthwise_taps,
+    pool_kernel,
     pool_then_requantize,
     pooled_convolutions,
 )
@@ -157,7 +157,7 @@ class StackedExecutor:
             lo = _per_channel([s.lo for s in pools], channels, (-1, 1, 1))
             hi = _per_channel([s.hi for s in pools], channels, (-1, 1, 1))
             self._require_stacked_4d(s0.src, "a pool")
-            return _pool_kernel(s0, lo, hi)
+            return pool_kernel(s0, lo, hi)
         if isinstance(s0, ReshapeSpec):
             return self._reshape(s0)
         raise ModelError("op cannot run stacked")  # excluded by _stackable
@@ -221,7 +221,7 @@ class StackedExecutor:
         oc = s0.taps.shape[1]
         oh, ow = s0.geometry.out_hw
         ic = oc // s0.depth_multiplier
-        taps = _depthwise_taps(np.concatenate([s.taps for s in specs], axis=1).astype(ftype))
+        taps = depthwise_taps(np.concatenate([s.taps for s in specs], axis=1).astype(ftype))
         zp_in = _per_channel([s.zp_in for s in specs], ic, (-1, 1, 1)).astype(ftype)
         finish = _requantize_rows(specs, oc, shape=(-1, 1))
         im2col = Im2col(s0.geometry)
@@ -232,7 +232,7 @@ class StackedExecutor:
             n = x.shape[0]
             if s0.depth_multiplier > 1:
                 x = np.repeat(x, s0.depth_multiplier, axis=1)  # member-major order holds
-            acc = _depthwise_accumulate(x, im2col, taps)
+            acc = depthwise_accumulate(x, im2col, taps)
             q = finish(acc).reshape(m * oc, n, oh, ow)
             values[s0.dst] = q.transpose(1, 0, 2, 3) if n > 1 else q[np.newaxis, :, 0]
 
