@@ -565,15 +565,33 @@ class NumpyExecutor:
     # Activations are held NCHW internally (4-D) so per-channel broadcasting and im2col
     # copies run along long contiguous rows; `_nhwc` restores TFLite's order wherever
     # element order matters (RESHAPE, FULLY_CONNECTED input, outputs).
-    def _geometry(
-        self, op: Operator, kernel: tuple[int, int], dilation: tuple[int, int]
-    ) -> Geometry:
+    def _geometry(self, op: Operator, kernel: tuple[int, int]) -> Geometry:
+        """Window geometry of a conv or pool (pools have no dilation option: 1)."""
         o = op.options
+        dilation = (o.get("DilationHFactor", 1) or 1, o.get("DilationWFactor", 1) or 1)
         _, h, wd, _ = self._t(op.inputs[0]).shape
         stride = (o["StrideH"], o["StrideW"])
         oh, pt, pb = _out_and_padding(h, kernel[0], stride[0], dilation[0], o["Padding"])
         ow, pl, pr = _out_and_padding(wd, kernel[1], stride[1], dilation[1], o["Padding"])
         return Geometry(kernel, stride, dilation, (oh, ow), (pt, pb, pl, pr))
+
+    def _output_fields(
+        self, op: Operator, channels: int, multiplier: I64, shift: I64, activation: int
+    ) -> dict[str, Any]:
+        """The `_Requantized` fields every conv/FC spec shares."""
+        inp, out = self._t(op.inputs[0]), self._t(op.outputs[0])
+        lo, hi = _activation_range(activation, out)
+        return {
+            "src": op.inputs[0],
+            "dst": op.outputs[0],
+            "bias": self._bias(op, channels),
+            "multiplier": multiplier,
+            "shift": shift,
+            "zp_in": int(inp.zero_point[0]),
+            "zp_out": int(out.zero_point[0]),
+            "lo": lo,
+            "hi": hi,
+        }
 
     def _conv(self, op: Operator) -> Kernel:
         spec = self._conv_spec(op)
@@ -591,26 +609,15 @@ class NumpyExecutor:
         oc, kh, kw, ic = w.shape
         if inp.shape[3] != ic:
             raise ModelError(f"op {op.index} CONV_2D: grouped convolution is not supported")
-        o = op.options
-        dilation = (o.get("DilationHFactor", 1) or 1, o.get("DilationWFactor", 1) or 1)
-        zp_in = int(inp.zero_point[0])
-        ftype = _exact_float_dtype(w.reshape(oc, -1), zp_in)
+        ftype = _exact_float_dtype(w.reshape(oc, -1), int(inp.zero_point[0]))
         multiplier, shift = self._per_channel(inp, w_t, out, oc)
-        lo, hi = _activation_range(o["FusedActivationFunction"], out)
+        activation = op.options["FusedActivationFunction"]
         return ConvSpec(
-            src=op.inputs[0],
-            dst=op.outputs[0],
-            geometry=self._geometry(op, (kh, kw), dilation),
+            **self._output_fields(op, oc, multiplier, shift, activation),
+            geometry=self._geometry(op, (kh, kw)),
             in_channels=ic,
             # Columns are ordered (tap, in-channel), matching the [O, H, W, I] filter layout.
             weights=w.reshape(oc, kh * kw * ic).astype(ftype),
-            bias=self._bias(op, oc),
-            multiplier=multiplier,
-            shift=shift,
-            zp_in=zp_in,
-            zp_out=int(out.zero_point[0]),
-            lo=lo,
-            hi=hi,
         )
 
     def _depthwise(self, op: Operator) -> Kernel:
@@ -628,26 +635,15 @@ class NumpyExecutor:
         ic = inp.shape[3]
         if oc % ic:
             raise ModelError(f"op {op.index}: {oc} output channels is no multiple of {ic} inputs")
-        o = op.options
-        dilation = (o.get("DilationHFactor", 1) or 1, o.get("DilationWFactor", 1) or 1)
-        zp_in = int(inp.zero_point[0])
-        ftype = _exact_float_dtype(w.reshape(kh * kw, oc).T, zp_in)
+        ftype = _exact_float_dtype(w.reshape(kh * kw, oc).T, int(inp.zero_point[0]))
         # Depthwise filters are quantised along dimension 3 (output channel).
         multiplier, shift = self._per_channel(inp, w_t, out, oc)
-        lo, hi = _activation_range(o["FusedActivationFunction"], out)
+        activation = op.options["FusedActivationFunction"]
         return DepthwiseSpec(
-            src=op.inputs[0],
-            dst=op.outputs[0],
-            geometry=self._geometry(op, (kh, kw), dilation),
+            **self._output_fields(op, oc, multiplier, shift, activation),
+            geometry=self._geometry(op, (kh, kw)),
             depth_multiplier=oc // ic,
             taps=w.reshape(kh * kw, oc).astype(ftype),
-            bias=self._bias(op, oc),
-            multiplier=multiplier,
-            shift=shift,
-            zp_in=zp_in,
-            zp_out=int(out.zero_point[0]),
-            lo=lo,
-            hi=hi,
         )
 
     def _fully_connected(self, op: Operator) -> Kernel:
@@ -666,8 +662,7 @@ class NumpyExecutor:
         oc, depth = w.shape
         if int(np.prod(inp.shape)) % depth:
             raise ModelError(f"op {op.index} FULLY_CONNECTED: input size is no multiple of {depth}")
-        zp_in = int(inp.zero_point[0])
-        ftype = _exact_float_dtype(w, zp_in)
+        ftype = _exact_float_dtype(w, int(inp.zero_point[0]))
         # LiteRT's int8 FC reference kernel rounds once (see quant.py); conv rounds twice.
         if w_t.scale.size > 1:
             multiplier, shift = self._per_channel(inp, w_t, out, oc)
@@ -678,19 +673,11 @@ class NumpyExecutor:
             product = float(np.float32(inp.scale[0]) * np.float32(w_t.scale[0]))
             m, s = quantize_multiplier(product / float(out.scale[0]))
             multiplier, shift = np.full(oc, m, np.int64), np.full(oc, s, np.int64)
-        lo, hi = _activation_range(op.options.get("FusedActivationFunction", 0), out)
+        activation = op.options.get("FusedActivationFunction", 0)
         return FullyConnectedSpec(
-            src=op.inputs[0],
-            dst=op.outputs[0],
+            **self._output_fields(op, oc, multiplier, shift, activation),
             depth=depth,
             weights=w.astype(ftype).T.copy(),
-            bias=self._bias(op, oc),
-            multiplier=multiplier,
-            shift=shift,
-            zp_in=zp_in,
-            zp_out=int(out.zero_point[0]),
-            lo=lo,
-            hi=hi,
             out_tail=out.shape[1:],
         )
 
@@ -702,7 +689,7 @@ class NumpyExecutor:
         ):
             raise ModelError(f"op {op.index} {op.name}: input and output quantisation differ")
         o = op.options
-        geometry = self._geometry(op, (o["FilterHeight"], o["FilterWidth"]), (1, 1))
+        geometry = self._geometry(op, (o["FilterHeight"], o["FilterWidth"]))
         lo, hi = _activation_range(o["FusedActivationFunction"], out)
         _, h, wd, _ = inp.shape
         ones = _pad_hw(np.ones((1, 1, h, wd), np.int64), geometry.pads, 0)
