@@ -303,21 +303,28 @@ class Im2col:
         return buf
 
 
-def _output_stage(
-    s: ConvSpec | DepthwiseSpec | FullyConnectedSpec,
+def output_stage(
+    specs: Sequence[ConvSpec | DepthwiseSpec | FullyConnectedSpec],
     shape: tuple[int, ...],
-    pool: PoolSpec | None = None,
+    pools: Sequence[PoolSpec] | None = None,
 ) -> Requantizer:
-    """Bias, requantisation, zero point and activation clamp of one conv/FC (quant.py),
-    and the clamp of a max pool fused into it (pooled_convolutions)."""
+    """Bias, requantisation, zero point and activation clamp of a conv/FC (quant.py), and
+    the clamp of a max pool fused into it (pooled_convolutions). Several specs (an
+    ensemble's members, stacked.py) lie side by side, each channel with its own
+    member's constants; `shape` broadcasts the per-channel values."""
+    channels = specs[0].multiplier.size
+    lo, hi = [s.lo for s in specs], [s.hi for s in specs]
+    if pools is not None:
+        lo = [max(a, p.lo) for a, p in zip(lo, pools, strict=True)]
+        hi = [min(a, p.hi) for a, p in zip(hi, pools, strict=True)]
     return Requantizer(
-        s.multiplier,
-        s.shift,
-        bias=s.bias,
-        zero_point=s.zp_out,
-        lo=s.lo if pool is None else max(s.lo, pool.lo),
-        hi=s.hi if pool is None else min(s.hi, pool.hi),
-        single_rounding=isinstance(s, FullyConnectedSpec),
+        np.concatenate([s.multiplier for s in specs]),
+        np.concatenate([s.shift for s in specs]),
+        bias=np.concatenate([s.bias for s in specs]),
+        zero_point=np.repeat([s.zp_out for s in specs], channels),
+        lo=np.repeat(lo, channels),
+        hi=np.repeat(hi, channels),
+        single_rounding=isinstance(specs[0], FullyConnectedSpec),
         shape=shape,
     )
 
@@ -364,7 +371,8 @@ def pool_then_requantize(
 
 
 def _conv_kernel(s: ConvSpec, pool: PoolSpec | None = None) -> Kernel:
-    requant = _output_stage(s, (-1, 1) if pool is None else (-1, 1, 1, 1), pool)
+    pools = None if pool is None else [pool]
+    requant = output_stage([s], (-1, 1) if pool is None else (-1, 1, 1, 1), pools)
     im2col = Im2col(s.geometry)
     oc = s.weights.shape[0]
     oh, ow = s.geometry.out_hw
@@ -405,7 +413,7 @@ def depthwise_taps(taps: npt.NDArray[Any]) -> npt.NDArray[Any]:
 def _depthwise_kernel(s: DepthwiseSpec) -> Kernel:
     taps = depthwise_taps(s.taps)
     im2col = Im2col(s.geometry)
-    requant = _output_stage(s, (-1, 1))
+    requant = output_stage([s], (-1, 1))
     ftype = s.taps.dtype.type
     oc = s.taps.shape[1]
     oh, ow = s.geometry.out_hw
@@ -423,7 +431,7 @@ def _depthwise_kernel(s: DepthwiseSpec) -> Kernel:
 
 
 def _fully_connected_kernel(s: FullyConnectedSpec) -> Kernel:
-    requant = _output_stage(s, (-1,))
+    requant = output_stage([s], (-1,))
     ftype = s.weights.dtype.type
 
     def run(values: dict[int, Any]) -> None:

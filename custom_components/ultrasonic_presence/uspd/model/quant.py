@@ -190,7 +190,7 @@ class Requantizer:
         self.threshold, self.correction = shaped(thresholds), shaped(corrections)
         self.zero_point = shaped(zp_left) if any(zp_left) else None
         self.corrects = any(corrections)
-        self.lo, self.hi = shaped(per_channel(lo)), shaped(per_channel(hi))
+        self.lo, self.hi = shaped(lows), shaped(per_channel(hi))
         self._scratch: dict[tuple[int, ...], tuple[I64, I64, npt.NDArray[np.bool_]]] = {}
 
     def _buffers(self, shape: tuple[int, ...]) -> tuple[I64, I64, npt.NDArray[np.bool_]]:

@@ -39,12 +39,12 @@ from .executor import (
     ReshapeSpec,
     depthwise_accumulate,
     depthwise_taps,
+    output_stage,
     pool_kernel,
     pool_then_requantize,
     pooled_convolutions,
 )
 from .flatbuffer import ModelError
-from .quant import Requantizer
 
 Kernel = Callable[[dict[int, Any]], None]
 I64 = npt.NDArray[np.int64]
@@ -179,9 +179,7 @@ class StackedExecutor:
             zp_in = _per_channel([s.zp_in for s in specs], s0.in_channels, (-1, 1, 1))
             zp_in = zp_in.astype(ftype)  # subtracting int64 would run in float64
         ic = s0.in_channels
-        finish = _requantize_rows(
-            specs, oc, shape=(-1, 1) if pools is None else (-1, 1, 1, 1), pools=pools
-        )
+        finish = output_stage(specs, (-1, 1) if pools is None else (-1, 1, 1, 1), pools)
         dst = s0.dst if pools is None else pools[0].dst
         im2col = Im2col(s0.geometry)
 
@@ -223,7 +221,7 @@ class StackedExecutor:
         ic = oc // s0.depth_multiplier
         taps = depthwise_taps(np.concatenate([s.taps for s in specs], axis=1).astype(ftype))
         zp_in = _per_channel([s.zp_in for s in specs], ic, (-1, 1, 1)).astype(ftype)
-        finish = _requantize_rows(specs, oc, shape=(-1, 1))
+        finish = output_stage(specs, (-1, 1))
         im2col = Im2col(s0.geometry)
 
         def run(values: dict[int, Any]) -> None:
@@ -246,7 +244,7 @@ class StackedExecutor:
         oc = s0.weights.shape[1]
         weights = np.stack([s.weights for s in specs]).astype(ftype)  # (M, I, O)
         zp_in = np.asarray([s.zp_in for s in specs], ftype).reshape(m, 1, 1)
-        finish = _requantize_rows(specs, oc, shape=(m, 1, oc))
+        finish = output_stage(specs, (m, 1, oc))
         shared = s0.src == self.input_index
 
         def run(values: dict[int, Any]) -> None:
@@ -299,29 +297,3 @@ def _shape_of(spec: OpSpec) -> tuple[Any, ...]:
     if isinstance(spec, PoolSpec):
         return ("pool", spec.kind, spec.geometry)
     return ("reshape", spec.tail)
-
-
-def _requantize_rows(
-    specs: Sequence[ConvSpec | DepthwiseSpec | FullyConnectedSpec],
-    channels: int,
-    *,
-    shape: tuple[int, ...],
-    pools: Sequence[PoolSpec] | None = None,
-) -> Requantizer:
-    """The members' output stages side by side: each channel with its own member's bias,
-    multiplier, zero point and activation bounds (and those of a fused max pool's), as
-    the single executor applies them."""
-    lo, hi = [s.lo for s in specs], [s.hi for s in specs]
-    if pools is not None:
-        lo = [max(a, p.lo) for a, p in zip(lo, pools, strict=True)]
-        hi = [min(a, p.hi) for a, p in zip(hi, pools, strict=True)]
-    return Requantizer(
-        np.concatenate([s.multiplier for s in specs]),
-        np.concatenate([s.shift for s in specs]),
-        bias=np.concatenate([s.bias for s in specs]),
-        zero_point=_per_channel([s.zp_out for s in specs], channels, (-1,)),
-        lo=_per_channel(lo, channels, (-1,)),
-        hi=_per_channel(hi, channels, (-1,)),
-        single_rounding=isinstance(specs[0], FullyConnectedSpec),
-        shape=shape,
-    )
