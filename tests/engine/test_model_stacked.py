@@ -74,39 +74,20 @@ def random_member(
         ops.append(OpSpec(name, inputs, [out], options))
         return out
 
+    def weighted(
+        name: str, x: int, filt: tuple[int, ...], dim: int, out: tuple[int, ...], **options: Any
+    ) -> int:  # a conv or depthwise layer with per-channel weights and a bias
+        weights, bias = add(_weights(rng, filt, dim)), add(_bias(rng, filt[dim]))
+        return op(name, [x, weights, bias], act(out), **options)
+
+    def max_pool(x: int, out: tuple[int, ...]) -> int:
+        pool = {"padding": "VALID", "stride_w": 2, "stride_h": 2, "filter_w": 2, "filter_h": 2}
+        return op("MAX_POOL_2D", [x], like(x, out), **pool)
+
     conv = {"padding": "SAME", "stride_w": 1, "stride_h": 1, "activation": relu}
-    pool = {"padding": "VALID", "stride_w": 2, "stride_h": 2, "filter_w": 2, "filter_h": 2}
-    x = op(
-        "CONV_2D",
-        [0, add(_weights(rng, (4, 3, 3, 2), 0)), add(_bias(rng, 4))],
-        act((1, 8, 12, 4)),
-        **conv,
-    )
-    x = op(
-        "MAX_POOL_2D",
-        [x],
-        like(x, (1, 4, 6, 4)),
-        **pool,
-    )
-    x = op(
-        "DEPTHWISE_CONV_2D",
-        [x, add(_weights(rng, (1, 3, 3, 8), 3)), add(_bias(rng, 8))],
-        act((1, 4, 6, 8)),
-        depth_multiplier=2,
-        **conv,
-    )
-    x = op(
-        "CONV_2D",
-        [x, add(_weights(rng, (5, 3, 3, 8), 0)), add(_bias(rng, 5))],
-        act((1, 4, 6, 5)),
-        **conv,
-    )
-    x = op(
-        "MAX_POOL_2D",
-        [x],
-        like(x, (1, 2, 3, 5)),
-        **pool,
-    )
+    x = max_pool(weighted("CONV_2D", 0, (4, 3, 3, 2), 0, (1, 8, 12, 4), **conv), (1, 4, 6, 4))
+    x = weighted("DEPTHWISE_CONV_2D", x, (1, 3, 3, 8), 3, (1, 4, 6, 8), depth_multiplier=2, **conv)
+    x = max_pool(weighted("CONV_2D", x, (5, 3, 3, 8), 0, (1, 4, 6, 5), **conv), (1, 2, 3, 5))
     x = op(
         "AVERAGE_POOL_2D",
         [x],
