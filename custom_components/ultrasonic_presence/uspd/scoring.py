@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +19,9 @@ import numpy.typing as npt
 from .detector import MotionClass
 from .dsp.conventional import ConventionalDetector, ConventionalOptions
 from .dsp.features import FeatureFrames, scale_features
+
+if TYPE_CHECKING:
+    from .model.classifier import Prefer
 
 F32 = npt.NDArray[np.float32]
 
@@ -43,12 +47,12 @@ class ModelScorer:
     """The int8 classifier ensemble on the scaled context window."""
 
     def __init__(
-        self, paths: Sequence[str | Path] | str | Path | None = None, prefer: str = "auto"
+        self, paths: Sequence[str | Path] | str | Path | None = None, prefer: Prefer = "auto"
     ) -> None:
         """Load the model(s) (default: the shipped ensemble, model.DEFAULT_MODEL_PATHS)."""
         from .model import load_ensemble
 
-        self.classifier = load_ensemble(paths, prefer)  # type: ignore[arg-type]
+        self.classifier = load_ensemble(paths, prefer)
         self.runtime: str = self.classifier.runtime
 
         self._context: F32 | None = None
