@@ -31,6 +31,13 @@ DOPPLER_INTERFERERS = frozenset(
 )  # fmt: skip
 # Label look-back in frames: the STFT window (0.2 s) spans the last 4 hops.
 LABEL_FRAMES = 4
+# A human label counts only where the person shows in the features: some velocity bin of
+# the motion plane at least this far above that bin's 90th percentile over the same
+# scene's frames with nobody present (same device, noise floor and interferers). The
+# empty frames' own excess is 2.5-4 dB at that percentile (max over 64 bins), so 6 dB
+# is clear of noise. Scenes with fewer empty frames than this cannot be judged.
+VISIBLE_EXCESS_DB = 6.0
+BASELINE_MIN_FRAMES = 40
 # Device configurations drawn per scene: (sample_rate, n_mics).
 DEVICE_CONFIGS: tuple[tuple[int, int], ...] = ((96000, 4), (96000, 2), (48000, 2), (48000, 1))
 
@@ -223,12 +230,42 @@ def load(paths: Sequence[Path]) -> list[Scene]:
     return out
 
 
-def window_index(scenes: Sequence[Scene], context: int, stride: int) -> npt.NDArray[np.int64]:
-    """(scene, end frame) pairs for every full context window, every `stride` frames."""
+def learnable(scene: Scene) -> npt.NDArray[np.bool_]:
+    """Frames whose label the features can support: the carrier was received, and a
+    human label has the person visible (VISIBLE_EXCESS_DB over the scene's empty frames
+    in the label's look-back).
+
+    Why: a walker beyond range, under a loud device noise floor or behind music residue
+    is "major" in the truth but invisible in the features. Trained on, such windows
+    teach "featureless noise may be a person"; mined, they are the hardest windows of
+    all (largest loss), so each round would take more of them. Frames without carrier
+    are never scored by the pipeline. Evaluation keeps every frame.
+    """
+    ok = scene.carrier_ok.copy()
+    human = (scene.labels == MAJOR) | (scene.labels == MINOR)
+    empty = ~scene.present & scene.carrier_ok
+    if human.any() and empty.sum() >= BASELINE_MIN_FRAMES:
+        motion = scene.features[:, :, 0].astype(np.float32)
+        floor = np.percentile(motion[empty], 90, axis=0)
+        excess = (motion - floor).max(axis=1)
+        recent = excess.copy()
+        for lag in range(1, LABEL_FRAMES):
+            recent[lag:] = np.maximum(recent[lag:], excess[:-lag])
+        ok &= ~human | (recent >= VISIBLE_EXCESS_DB)
+    return ok
+
+
+def window_index(
+    scenes: Sequence[Scene], context: int, stride: int, *, learnable_only: bool = False
+) -> npt.NDArray[np.int64]:
+    """(scene, end frame) pairs for every full context window, every `stride` frames
+    (only those whose end frame is `learnable` if asked: training and mining)."""
     rows = []
     for s, scene in enumerate(scenes):
         n = scene.features.shape[0]
         ends = np.arange(context - 1, n, stride)
+        if learnable_only:
+            ends = ends[learnable(scene)[ends]]
         rows.append(np.stack([np.full(ends.size, s), ends], axis=1))
     return np.concatenate(rows).astype(np.int64) if rows else np.zeros((0, 2), np.int64)
 

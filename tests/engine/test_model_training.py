@@ -53,3 +53,47 @@ def test_mining_keeps_errors_and_unsure_windows_hardest_first() -> None:
     chosen, stats = mine(probs, y, cfg, seed=0)
     assert chosen[:2].tolist() == [1, 3]
     assert stats["wrong"] == 2 and stats["kept"] == 2
+
+
+def _scene(motion_db: np.ndarray, labels: list[int], present: list[bool]) -> C.Scene:
+    n = len(labels)
+    features = np.full((n, 64, 2), -100.0, dtype=np.float16)
+    features[:, :, 0] = motion_db
+    return C.Scene(
+        features=features,
+        labels=np.array(labels, dtype=np.int8),
+        present=np.array(present, dtype=bool),
+        carrier_ok=np.ones(n, dtype=bool),
+        meta={"kind": "walk"},
+    )
+
+
+def test_learnable_drops_human_labels_the_features_cannot_show() -> None:
+    rng = np.random.default_rng(0)
+    n_empty, n_person = 60, 20
+    n = n_empty + n_person
+    motion = -90.0 + rng.normal(0.0, 1.0, size=(n, 64))
+    # The person shows (20 dB up in a few bins) only in their first 8 frames; then they
+    # are out of range: still "major" in the truth, noise in the features.
+    motion[n_empty : n_empty + 8, 40:44] += 20.0
+    labels = [C.NONE] * n_empty + [C.MAJOR] * n_person
+    scene = _scene(motion, labels, [False] * n_empty + [True] * n_person)
+    ok = C.learnable(scene)
+    assert ok[:n_empty].all()  # nobody there: every frame is learnable
+    # visible frames, and the look-back (LABEL_FRAMES) after the last visible one
+    assert ok[n_empty : n_empty + 8 + C.LABEL_FRAMES - 1].all()
+    assert not ok[n_empty + 8 + C.LABEL_FRAMES - 1 :].any()
+    # windows for training skip them; evaluation's windows keep every frame
+    every = C.window_index([scene], 24, 1)
+    learn = C.window_index([scene], 24, 1, learnable_only=True)
+    assert len(every) == n - 23 and len(learn) == len(every) - (n_person - 8 - 3)
+
+
+def test_learnable_drops_frames_without_carrier_and_keeps_unjudgeable_scenes() -> None:
+    rng = np.random.default_rng(1)
+    motion = -90.0 + rng.normal(0.0, 1.0, size=(30, 64))
+    # A person present from the first frame: no empty baseline, labels kept as they are.
+    scene = _scene(motion, [C.MINOR] * 30, [True] * 30)
+    assert C.learnable(scene).all()
+    scene.carrier_ok[5:9] = False
+    assert C.learnable(scene).tolist() == [i not in range(5, 9) for i in range(30)]
