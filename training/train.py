@@ -70,10 +70,9 @@ class Config:
     processes: int = 2
     train_seed: int = 7
     # Train and mine only on frames whose label the features support (corpus.learnable).
-    # Off: a run with it (2026-11-25) was no better on the development suite — 5 alarms
-    # in 3.9 h instead of 2, seated continuity 0.95 instead of 1.00 at the default hold,
-    # the same 74/77 walk-ins — though it removes the 21 % of the hardest mined windows
-    # that are walkers the features cannot show (README, "Tried: learnable labels").
+    # Off for now: a run with it (2026-11-25) had 10 alarms against 18 over 9.9 h of
+    # development empty rooms and the same 74/77 walk-ins, but seated continuity 0.95
+    # instead of 1.00 at the default hold (README, "Tried, not shipped: learnable labels").
     learnable_only: bool = False
     notes: list[str] = field(default_factory=list)
 
