@@ -70,9 +70,9 @@ class Config:
     processes: int = 2
     train_seed: int = 7
     # Train and mine only on frames whose label the features support (corpus.learnable).
-    # Off for now: a run with it (2026-11-25) had 10 alarms against 18 over 9.9 h of
-    # development empty rooms and the same 74/77 walk-ins, but seated continuity 0.95
-    # instead of 1.00 at the default hold (README, "Tried, not shipped: learnable labels").
+    # Off until benchmarked: a run with it (2026-11-25) had 10 alarms against 18 over
+    # 9.9 h of development empty rooms and the same 74/77 walk-ins; one walk-sit-leave
+    # walk-in was missed (README, "Tried, not shipped: learnable labels").
     learnable_only: bool = False
     notes: list[str] = field(default_factory=list)
 
