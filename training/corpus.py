@@ -35,8 +35,10 @@ LABEL_FRAMES = 4
 # the motion plane at least this far above that bin's 90th percentile over the same
 # scene's frames with nobody present (same device, noise floor and interferers). The
 # empty frames' own excess is 2.5-4 dB at that percentile (max over 64 bins), so 6 dB
-# is clear of noise. Scenes with fewer empty frames than this cannot be judged.
+# is clear of noise.
 VISIBLE_EXCESS_DB = 6.0
+# Empty frames a scene needs for that baseline (2 s); with fewer (a person present from
+# the start) its labels are kept as they are.
 BASELINE_MIN_FRAMES = 40
 # Device configurations drawn per scene: (sample_rate, n_mics).
 DEVICE_CONFIGS: tuple[tuple[int, int], ...] = ((96000, 4), (96000, 2), (48000, 2), (48000, 1))
