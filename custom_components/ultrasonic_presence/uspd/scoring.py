@@ -81,10 +81,11 @@ class ModelScorer:
         return probabilities
 
 
-def load_default_scorer() -> ModelScorer | ConventionalScorer:
-    """The shipped models if they are there, else the conventional detector."""
+def load_default_scorer(prefer: Prefer = "auto") -> ModelScorer | ConventionalScorer:
+    """The shipped models (on the `prefer` runtime) if they are there, else the
+    conventional detector."""
     from .model import DEFAULT_MODEL_PATHS
 
     if DEFAULT_MODEL_PATHS:  # the round files found beside the runtime
-        return ModelScorer()
+        return ModelScorer(prefer=prefer)
     return ConventionalScorer()

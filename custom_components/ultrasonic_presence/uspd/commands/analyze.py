@@ -55,9 +55,8 @@ def analyze(
     from ..audio.wavfile import WavSource
     from ..detector import DetectorOptions
     from ..dsp.carrier import detect_carrier
-    from ..model import DEFAULT_MODEL_PATHS
     from ..pipeline import Pipeline
-    from ..scoring import ModelScorer
+    from ..scoring import load_default_scorer
 
     source = WavSource(path)
     if carrier_hz is None:
@@ -65,7 +64,7 @@ def analyze(
             carrier_hz = detect_carrier(source.samples, source.sample_rate)
         except ValueError as err:
             raise SourceError(f"{path}: {err}", "no_ultrasonic_response") from err
-    scorer = ModelScorer(prefer=runtime) if DEFAULT_MODEL_PATHS else None
+    scorer = load_default_scorer(runtime)
     try:
         pipeline = Pipeline(source.sample_rate, source.channels, carrier_hz, scorer=scorer)
     except ValueError as err:
