@@ -69,11 +69,10 @@ class Config:
     dense: int = 32
     processes: int = 2
     train_seed: int = 7
-    # Train and mine only on frames whose label the features support (corpus.learnable).
-    # Off until benchmarked: a run with it (2026-11-25) had 10 alarms against 18 over
-    # 9.9 h of development empty rooms and the same 74/77 walk-ins; one walk-sit-leave
-    # walk-in was missed (README, "Tried, not shipped: learnable labels").
-    learnable_only: bool = False
+    # Train and mine only on frames whose label the features support (corpus.learnable):
+    # 10 alarms against 18 over 9.9 h of development empty rooms for the same 74/77
+    # walk-ins (docs/bench/HISTORY.md). --no-learnable-only trains on every frame.
+    learnable_only: bool = True
     notes: list[str] = field(default_factory=list)
 
 
@@ -398,8 +397,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="run directory")
     parser.add_argument(
         "--learnable-only",
-        action="store_true",
-        help="train and mine only on frames whose label the features support (experiment)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="train and mine only on frames whose label the features support "
+        "(default; --no-learnable-only trains on every frame)",
     )
     parser.add_argument(
         "--reevaluate",
@@ -416,7 +417,8 @@ def main() -> None:
         cfg = Config(n_seed=16, n_pool=24, n_holdout=13, epochs=2, mine_per_round=2000)
     if args.epochs:
         cfg.epochs = args.epochs
-    cfg.learnable_only = args.learnable_only
+    if args.learnable_only is not None:
+        cfg.learnable_only = args.learnable_only
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     out = args.out or RUNS_DIR / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
