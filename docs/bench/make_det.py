@@ -40,13 +40,19 @@ def plot() -> None:
         ys = [max(p["miss_rate"], 3e-3) for p in points]
         color, marker = styles.get(name, ("tab:gray", "^"))
         ax.plot(xs, ys, marker=marker, color=color, label=f"{name} ({figures['runtime']})")
+        # Settings that land on the same point get one label ("0.3–0.6"), not a pile.
+        labels: dict[tuple[float, float, bool], list[float]] = {}
         for p, x, y in zip(points, xs, ys, strict=True):
             if p["false_alarms_per_hour"] == 0:
                 arrow = {"arrowstyle": "->", "color": color}
                 ax.annotate("", (x * 0.6, y), (x, y), arrowprops=arrow)
             if p["value"] == DEFAULTS[p["setting"]]:
                 ax.plot([x], [y], marker=marker, markersize=13, mfc="none", color=color)
-            ax.annotate(f"{p['value']:g}", (x, y), textcoords="offset points", xytext=(4, 4),
+            zero = p["false_alarms_per_hour"] == 0  # drawn at the resolution, not on it
+            labels.setdefault((x, y, zero), []).append(p["value"])
+        for (x, y, zero), values in labels.items():
+            text = f"{min(values):g}" + (f"–{max(values):g}" if len(values) > 1 else "")
+            ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4 if zero else -9),
                         fontsize=7, color=color)  # fmt: skip
     ax.axvline(TARGET_FA_PER_H, color="green", linestyle=":", linewidth=1)
     ax.axhline(TARGET_MISS, color="green", linestyle=":", linewidth=1)
