@@ -86,7 +86,7 @@ class DetectorOptions:
     # The thresholds are set for the shipped ensemble's *mean* probabilities, which are
     # less extreme than one model's (members disagree on the hard windows): the default
     # sensitivity 0.5 sits where the development suite (not the benchmark) had the
-    # fewest false alarms at the best detection (README, "Why an ensemble").
+    # fewest false alarms at the best detection (docs/bench/HISTORY.md, "why an ensemble").
 
     @property
     def major_threshold(self) -> float:

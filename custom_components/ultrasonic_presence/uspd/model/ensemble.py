@@ -5,7 +5,7 @@ windows, so the rounds err on *different* windows — one calls a slow walker at
 non-human, another a floor fan major. Averaging their probabilities keeps what they
 agree on: on the development suite the average of rounds 1–3 has fewer false alarms
 than round 2 alone at a higher sensitivity, and a shorter walk-in latency tail
-(MODEL_CARD.md, README "Why an ensemble"). The cost is one inference per member.
+(MODEL_CARD.md, docs/bench/HISTORY.md). The cost is one inference per member.
 
 Members must share the input quantisation (training calibrates every round on the same
 representative windows), so a feature window is quantised once for all of them. On the
