@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from uspd.detector import (
+    CLASS_CHANGE_FRAMES,
     HUMAN_ONSET_COUNT,
     NON_HUMAN_VETO,
     REASON_WARMING_UP,
     DetectorOptions,
     MotionClass,
+    MotionClassTracker,
     OccupancyDetector,
 )
 
@@ -179,3 +181,42 @@ def test_warming_up_cannot_turn_on_but_keeps_occupied() -> None:
     assert det.update(1.05, probs(MotionClass.HUMAN_MAJOR)).occupied
     held = det.update(1.1, probs(MotionClass.HUMAN_MINOR), warming_up=True)
     assert held.occupied and held.reason != REASON_WARMING_UP
+
+
+def test_shown_class_stays_none_in_a_quiet_room_where_frames_split() -> None:
+    """A quiet empty room: the models split between none and non_human frame by frame
+    (argmax flipping several times a second). The shown class stays none, unchanged."""
+    rng = np.random.default_rng(3)
+    tracker = MotionClassTracker()
+    shown = []
+    for _ in range(1200):  # one minute
+        p_non_human = rng.uniform(0.40, 0.60)
+        shown.append(tracker.update([1.0 - p_non_human, 0.0, 0.0, p_non_human]))
+    assert set(shown) == {"none"}
+
+
+def test_shown_class_follows_a_lasting_change_after_the_change_frames() -> None:
+    tracker = MotionClassTracker()
+    fan = [0.05, 0.0, 0.05, 0.9]
+    shown = [tracker.update(fan) for _ in range(40)]
+    first = shown.index("non_human")
+    assert first >= CLASS_CHANGE_FRAMES - 1 and set(shown[first:]) == {"non_human"}
+    assert set(shown[:first]) == {"none"}
+    walker = [0.0, 0.9, 0.05, 0.05]
+    shown = [tracker.update(walker) for _ in range(60)]
+    assert shown[-1] == "major" and shown.count("major") >= 30
+    # A blip shorter than the change frames is not shown.
+    shown = [tracker.update(fan) for _ in range(CLASS_CHANGE_FRAMES - 2)]
+    shown += [tracker.update(walker) for _ in range(20)]
+    assert set(shown) == {"major"}
+
+
+def test_decision_motion_class_is_the_steady_one() -> None:
+    det = OccupancyDetector()
+    classes = [
+        det.update(
+            i * HOP, probs(MotionClass.NON_HUMAN if i % 2 else MotionClass.NO_MOTION, 0.55)
+        ).motion_class
+        for i in range(100)
+    ]
+    assert set(classes) == {"none"}

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import SOURCE_USER
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -129,6 +129,28 @@ async def test_fan_alone_never_occupied(hass: HomeAssistant, stepped_runner: Any
         # model the engine falls back to the Doppler-energy detector, which cannot.
         pytest.xfail(f"conventional fallback detector fires on a fan: {changes}")
     assert not false_alarm, changes
+
+
+async def test_empty_room_is_not_rewritten(hass: HomeAssistant, stepped_runner: Any) -> None:
+    """A quiet empty room: the occupancy entity (state and attributes) is written a
+    handful of times, not at every frame whose most likely class flips between none and
+    non_human (which would be a recorder row several times a second)."""
+    entity_id = OCCUPANCY.format("empty")
+    writes: list[dict[str, Any]] = []
+
+    def record(event: Any) -> None:
+        if event.data["entity_id"] == entity_id and event.data["new_state"] is not None:
+            writes.append(dict(event.data["new_state"].attributes))
+
+    unsub = hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+    entry, runner = await _setup_scenario(hass, "empty", RunnerOptions())
+    changes = await _run(hass, runner, entity_id, 14.5)
+    unsub()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert [state for _, state in changes] == [STATE_OFF], changes
+    shown = [w.get("motion_class") for w in writes if "motion_class" in w]
+    assert set(shown) - {"paused"} == {"none"}, shown  # paused: before the carrier
+    assert len(writes) <= 5, writes
 
 
 async def test_config_flow_on_the_real_engine(hass: HomeAssistant, stepped_runner: Any) -> None:

@@ -27,6 +27,8 @@ Why this shape (after the Echo article, ../shared/reference/amazon-echo-uspd.md)
   window and the music canceller are still filling; the pipeline marks those frames
   `warming_up` and they cannot turn an empty room occupied (music at start-up otherwise
   reads as motion).
+- The **motion class** users see is a steady reading of the probabilities, not the
+  frame's argmax (MotionClassTracker says why).
 Every decision carries a reason string and levels for diagnostics.
 """
 
@@ -56,6 +58,63 @@ NON_HUMAN_VETO = 0.1
 HUMAN_ONSET_FRAMES = 5
 HUMAN_ONSET_COUNT = 4
 """Sustained human motion: this many of the last HUMAN_ONSET_FRAMES frames."""
+CLASS_SMOOTHING = 0.1
+"""Weight of a new frame in the shown class's running mean (≈ 0.5 s at a 50 ms hop)."""
+NON_HUMAN_MARGIN = 0.2
+"""The shown class is non_human only when its smoothed probability leads none by this."""
+CLASS_CHANGE_FRAMES = 10
+"""A new shown class must lead for this many frames in a row (0.5 s)."""
+
+
+class MotionClassTracker:
+    """The motion class shown to users (entity attribute, diagnostics, `uspd analyze`).
+
+    Why not each frame's most likely class: in a quiet empty room the models split
+    between none and non_human (≈ 0.47 / 0.53), so the argmax flipped 140–240 times a
+    minute, read "non_human" in an empty room most of the time, and rewrote the
+    occupancy entity several times a second (each a recorder row). A running mean, a
+    margin for non_human over none, and a change only after CLASS_CHANGE_FRAMES give
+    0.1–0.5 changes a minute and "none" all of the time in empty rooms, with fans still
+    non_human 70–90 % of the time and walkers major (shipped ensemble; benchmark and
+    development suites, docs/bench/HISTORY.md). Occupancy does not use it.
+    """
+
+    def __init__(self) -> None:
+        """Nothing seen yet: shows none until another class has led long enough."""
+        self._mean: list[float] | None = None
+        self._shown: int = MotionClass.NO_MOTION
+        self._candidate = -1
+        self._run = 0
+
+    @property
+    def shown(self) -> str:
+        """The class shown now."""
+        return CLASS_NAMES[self._shown]
+
+    def update(self, probabilities: list[float]) -> str:
+        """Take one frame's class probabilities (model order); return the class to show."""
+        if self._mean is None:
+            self._mean = list(probabilities)
+        else:
+            a = CLASS_SMOOTHING
+            self._mean = [
+                (1.0 - a) * m + a * p for m, p in zip(self._mean, probabilities, strict=True)
+            ]
+        mean = self._mean
+        best = max(range(len(mean)), key=mean.__getitem__)
+        if (
+            best == MotionClass.NON_HUMAN
+            and mean[best] - mean[MotionClass.NO_MOTION] < NON_HUMAN_MARGIN
+        ):
+            best = MotionClass.NO_MOTION
+        if best == self._shown:
+            self._run = 0
+        else:
+            self._run = self._run + 1 if best == self._candidate else 1
+            self._candidate = best
+            if self._run >= CLASS_CHANGE_FRAMES:
+                self._shown, self._run = best, 0
+        return CLASS_NAMES[self._shown]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,7 +174,7 @@ class Decision:
     motion_level: float
     """0..100: smoothed probability of human motion, for a diagnostic sensor."""
     motion_class: str
-    """Most likely class this frame: none / major / minor / non_human / paused."""
+    """Steady class (MotionClassTracker): none / major / minor / non_human; paused."""
     emission_wanted: bool
     sensitive: bool
     """True while minor motion counts (the context window)."""
@@ -137,6 +196,7 @@ class OccupancyDetector:
         self._occupied_since = np.inf
         self._pause_until = -np.inf
         self._level = 0.0
+        self._class = MotionClassTracker()
 
     @property
     def occupied(self) -> bool:
@@ -176,7 +236,8 @@ class OccupancyDetector:
         p_major = values[MotionClass.HUMAN_MAJOR]
         p_human = p_major + values[MotionClass.HUMAN_MINOR]
         self._level = 0.7 * self._level + 0.3 * p_human
-        frame_class = CLASS_NAMES[int(p.argmax())]
+        # Warm-up frames are no evidence of what moves either (start-up transients).
+        frame_class = self._class.shown if warming_up else self._class.update(values)
         sensitive = self._occupied or t <= self._sensitive_until
 
         # Warm-up frames are no evidence for an empty room, not even towards 2 of 3.
