@@ -220,3 +220,12 @@ def test_decision_motion_class_is_the_steady_one() -> None:
         for i in range(100)
     ]
     assert set(classes) == {"none"}
+
+
+def test_holding_reason_does_not_change_from_frame_to_frame() -> None:
+    """The entity carries the reason: a per-frame counter in it would rewrite the
+    entity every second for as long as the room is occupied."""
+    det = OccupancyDetector(DetectorOptions(hold_time_s=5.0))
+    run(det, 0.0, 0.5, MotionClass.HUMAN_MAJOR)
+    reasons = [det.update(0.5 + i * HOP, probs(MotionClass.NO_MOTION)).reason for i in range(80)]
+    assert set(reasons[3:]) == {"holding after motion"}  # the first still count (2 of 3)

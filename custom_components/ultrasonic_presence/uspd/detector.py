@@ -53,6 +53,9 @@ class MotionClass(IntEnum):
 
 CLASS_NAMES: tuple[str, ...] = ("none", "major", "minor", "non_human")
 REASON_WARMING_UP = "warming up"
+REASON_HOLDING = "holding after motion"
+"""No seconds counter in it: the occupancy entity carries the reason, and a text that
+changed every frame rewrote the entity every second for as long as a room was occupied."""
 NON_HUMAN_VETO = 0.1
 """Sustained human motion counts only in frames whose non-human probability is below this."""
 HUMAN_ONSET_FRAMES = 5
@@ -274,7 +277,7 @@ class OccupancyDetector:
             self._occupied_since = np.inf
             reason = f"no motion for {opts.hold_time_s:g} s"
         elif self._occupied:
-            reason = f"holding ({t - self._last_motion_t:.1f} s since motion)"
+            reason = REASON_HOLDING
         elif warming_up:
             reason = REASON_WARMING_UP
         else:
