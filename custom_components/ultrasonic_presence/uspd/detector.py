@@ -147,8 +147,9 @@ class DetectorOptions:
 
     # The thresholds are set for the shipped ensemble's *mean* probabilities, which are
     # less extreme than one model's (members disagree on the hard windows): the default
-    # sensitivity 0.5 sits where the development suite (not the benchmark) had the
-    # fewest false alarms at the best detection (docs/bench/HISTORY.md, "why an ensemble").
+    # sensitivity 0.5 was chosen on the development suite (not the benchmark) for the
+    # first ensemble and kept for today's, where it has the fewest development alarms
+    # (docs/bench/HISTORY.md: "why an ensemble", "training on learnable labels").
 
     @property
     def major_threshold(self) -> float:
