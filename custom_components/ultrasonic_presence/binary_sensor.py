@@ -36,10 +36,10 @@ BINARY_SENSORS: tuple[UltrasonicPresenceBinarySensorEntityDescription, ...] = (
         translation_key="occupancy",
         device_class=BinarySensorDeviceClass.OCCUPANCY,
         is_on_fn=lambda state: state.occupied,
-        attributes_fn=lambda state: {
-            "motion_class": state.motion_class,
-            "reason": state.reason,
-        },
+        # Why the room is in its current state (steady between changes). The frame's
+        # reason and the motion class change every second or so: the diagnostics and
+        # the Motion class sensor carry those.
+        attributes_fn=lambda state: {"reason": state.occupancy_reason},
     ),
 )
 
@@ -60,8 +60,6 @@ class UltrasonicPresenceBinarySensor(UltrasonicPresenceEntity, BinarySensorEntit
     """Occupancy as decided by the engine."""
 
     entity_description: UltrasonicPresenceBinarySensorEntityDescription
-    # The reason text changes with every decision; history needs only the state.
-    _unrecorded_attributes = frozenset({"reason"})
 
     @property
     @override
@@ -72,5 +70,5 @@ class UltrasonicPresenceBinarySensor(UltrasonicPresenceEntity, BinarySensorEntit
     @property
     @override
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Return the motion class and the detector's reason."""
+        """Return why the room is in its current state."""
         return self.entity_description.attributes_fn(self.coordinator.data)

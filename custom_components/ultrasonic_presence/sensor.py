@@ -23,6 +23,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import UltrasonicPresenceConfigEntry
 from .entity import UltrasonicPresenceEntity
+from .uspd.detector import CLASS_NAMES
 from .uspd.runner import SensorState
 
 PARALLEL_UPDATES = 0
@@ -31,13 +32,15 @@ PARALLEL_UPDATES = 0
 # state (and a recorder row) every second for noise in the last digit.
 
 UNIT_DBFS = "dBFS"
+# The detector's steady classes, and "paused" while there is no evidence (emission off).
+MOTION_CLASSES = (*CLASS_NAMES, "paused")
 
 
 @dataclass(kw_only=True, frozen=True)
 class UltrasonicPresenceSensorEntityDescription(SensorEntityDescription):
     """Describes an Ultrasonic Presence sensor."""
 
-    value_fn: Callable[[SensorState], float | None]
+    value_fn: Callable[[SensorState], float | str | None]
 
 
 SENSORS: tuple[UltrasonicPresenceSensorEntityDescription, ...] = (
@@ -50,6 +53,17 @@ SENSORS: tuple[UltrasonicPresenceSensorEntityDescription, ...] = (
         entity_registry_enabled_default=False,
         suggested_display_precision=0,
         value_fn=lambda state: round(state.motion_level),
+    ),
+    # Its own entity, not an attribute of occupancy: it changes several times a minute
+    # while people move, and every change would be a new occupancy state in the recorder.
+    UltrasonicPresenceSensorEntityDescription(
+        key="motion_class",
+        translation_key="motion_class",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(MOTION_CLASSES),
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda state: state.motion_class,
     ),
     UltrasonicPresenceSensorEntityDescription(
         key="carrier_frequency",
@@ -104,6 +118,6 @@ class UltrasonicPresenceSensor(UltrasonicPresenceEntity, SensorEntity):
 
     @property
     @override
-    def native_value(self) -> float | None:
+    def native_value(self) -> float | str | None:
         """Return the current value."""
         return self.entity_description.value_fn(self.coordinator.data)

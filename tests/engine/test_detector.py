@@ -229,3 +229,28 @@ def test_holding_reason_does_not_change_from_frame_to_frame() -> None:
     run(det, 0.0, 0.5, MotionClass.HUMAN_MAJOR)
     reasons = [det.update(0.5 + i * HOP, probs(MotionClass.NO_MOTION)).reason for i in range(80)]
     assert set(reasons[3:]) == {"holding after motion"}  # the first still count (2 of 3)
+
+
+def test_state_reason_changes_only_with_the_state_or_an_empty_room_status() -> None:
+    """What the occupancy entity shows: why it is on or off, steady in between."""
+    det = OccupancyDetector(DetectorOptions(hold_time_s=2.0, minor_window_s=10.0))
+    assert det.hold(0.0, "no carrier received").state_reason == "no carrier received"
+    assert det.update(0.05, probs(MotionClass.NO_MOTION), warming_up=True).state_reason == (
+        REASON_WARMING_UP
+    )
+    assert det.update(0.1, probs(MotionClass.NO_MOTION)).state_reason == "no motion"
+    shown = set()
+    for i in range(60):  # walk in, then sit and type: major, minor, holding frames
+        kind = (
+            MotionClass.HUMAN_MAJOR
+            if i < 10
+            else (MotionClass.HUMAN_MINOR, MotionClass.NO_MOTION)[i % 2]
+        )
+        d = det.update(0.15 + i * HOP, probs(kind))
+        if d.occupied:
+            shown.add(d.state_reason)
+    assert d.occupied and shown == {"major motion"}
+    decisions = [det.update(3.2 + i * HOP, probs(MotionClass.NO_MOTION)) for i in range(80)]
+    cleared = [d for d in decisions if not d.occupied]
+    assert cleared and {d.state_reason for d in cleared} == {"no motion for 2 s"}
+    assert {d.reason for d in cleared[1:]} == {"no motion"}

@@ -209,6 +209,7 @@ def test_sensor_state_fields() -> None:
         emission_enabled=True,
         music_present=False,
         reason="no motion",
+        occupancy_reason="no motion",
     )
     assert not state.occupied and state.emission_level_dbfs is None
     options = RunnerOptions.from_dict({"sensitivity": 0.7, "unknown": 1})

@@ -131,6 +131,7 @@ BASE_STATE = SensorState(
     emission_enabled=True,
     music_present=False,
     reason="major motion (walking)",
+    occupancy_reason="major motion",
 )
 
 

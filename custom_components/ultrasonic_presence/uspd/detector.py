@@ -53,6 +53,7 @@ class MotionClass(IntEnum):
 
 CLASS_NAMES: tuple[str, ...] = ("none", "major", "minor", "non_human")
 REASON_WARMING_UP = "warming up"
+REASON_NO_MOTION = "no motion"
 REASON_HOLDING = "holding after motion"
 """No seconds counter in it: the occupancy entity carries the reason, and a text that
 changed every frame rewrote the entity every second for as long as a room was occupied."""
@@ -70,12 +71,12 @@ CLASS_CHANGE_FRAMES = 10
 
 
 class MotionClassTracker:
-    """The motion class shown to users (entity attribute, diagnostics, `uspd analyze`).
+    """The motion class shown to users (Motion class sensor, diagnostics, `uspd analyze`).
 
     Why not each frame's most likely class: in a quiet empty room the models split
     between none and non_human (≈ 0.47 / 0.53), so the argmax flipped 140–240 times a
-    minute, read "non_human" in an empty room most of the time, and rewrote the
-    occupancy entity several times a second (each a recorder row). A running mean, a
+    minute, read "non_human" in an empty room most of the time, and (then an attribute
+    of occupancy) rewrote that entity several times a second. A running mean, a
     margin for non_human over none, and a change only after CLASS_CHANGE_FRAMES give
     0.1–0.5 changes a minute and "none" all of the time in empty rooms, with fans still
     non_human 70–90 % of the time and walkers major (shipped ensemble; benchmark and
@@ -183,6 +184,11 @@ class Decision:
     sensitive: bool
     """True while minor motion counts (the context window)."""
     reason: str
+    state_reason: str
+    """Why the room is in its current state, steady between changes: the reason of the
+    decision that last changed occupancy ("major motion", "no motion for 60 s"); while
+    empty, also a status such as "warming up" or a missing carrier. `reason` changes
+    from frame to frame while someone is there; this is what an entity can carry."""
 
 
 class OccupancyDetector:
@@ -201,6 +207,8 @@ class OccupancyDetector:
         self._pause_until = -np.inf
         self._level = 0.0
         self._class = MotionClassTracker()
+        self._state_reason = ""
+        self._reported_occupied = False
 
     @property
     def occupied(self) -> bool:
@@ -282,7 +290,7 @@ class OccupancyDetector:
         elif warming_up:
             reason = REASON_WARMING_UP
         else:
-            reason = "no motion"
+            reason = REASON_NO_MOTION
 
         if (
             opts.emission_pause_s > 0
@@ -296,6 +304,14 @@ class OccupancyDetector:
         return self._decision(t, frame_class, reason)
 
     def _decision(self, t: float, frame_class: str, reason: str) -> Decision:
+        if self._occupied != self._reported_occupied:
+            self._state_reason = reason
+            self._reported_occupied = self._occupied
+        elif not self._occupied and not (
+            # "no motion for 60 s" (why it cleared) stays until something else happens.
+            reason == REASON_NO_MOTION and self._state_reason.startswith(REASON_NO_MOTION)
+        ):
+            self._state_reason = reason
         return Decision(
             t=t,
             occupied=self._occupied,
@@ -304,4 +320,5 @@ class OccupancyDetector:
             emission_wanted=self._emission_wanted(t),
             sensitive=self._occupied or t <= self._sensitive_until,
             reason=reason,
+            state_reason=self._state_reason,
         )

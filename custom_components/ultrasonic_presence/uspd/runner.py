@@ -86,6 +86,11 @@ class SensorState:
     emission_enabled: bool
     music_present: bool
     reason: str
+    """The detector's reason for this frame (changes from frame to frame)."""
+    occupancy_reason: str
+    """Why the room is in its current state (Decision.state_reason): steady between
+    changes, so the occupancy entity can carry it without a new state (and recorder
+    row) every second."""
 
 
 @dataclass
@@ -340,6 +345,7 @@ class PresenceRunner:
                 emission_enabled=self._emission_enabled,
                 music_present=result.music_present,
                 reason=decision.reason,
+                occupancy_reason=decision.state_reason,
             )
             states.append(state)
             self._on_state(state)
