@@ -23,7 +23,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import UltrasonicPresenceConfigEntry
 from .entity import UltrasonicPresenceEntity
-from .uspd.detector import CLASS_NAMES
+from .uspd.detector import SHOWN_CLASSES
 from .uspd.runner import SensorState
 
 PARALLEL_UPDATES = 0
@@ -32,8 +32,6 @@ PARALLEL_UPDATES = 0
 # state (and a recorder row) every second for noise in the last digit.
 
 UNIT_DBFS = "dBFS"
-# The detector's steady classes, and "paused" while there is no evidence (emission off).
-MOTION_CLASSES = (*CLASS_NAMES, "paused")
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -60,7 +58,7 @@ SENSORS: tuple[UltrasonicPresenceSensorEntityDescription, ...] = (
         key="motion_class",
         translation_key="motion_class",
         device_class=SensorDeviceClass.ENUM,
-        options=list(MOTION_CLASSES),
+        options=list(SHOWN_CLASSES),
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda state: state.motion_class,

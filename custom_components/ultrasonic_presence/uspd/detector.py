@@ -52,6 +52,10 @@ class MotionClass(IntEnum):
 
 
 CLASS_NAMES: tuple[str, ...] = ("none", "major", "minor", "non_human")
+CLASS_PAUSED = "paused"
+"""The motion class of a frame without evidence (emission off or paused, no carrier)."""
+SHOWN_CLASSES: tuple[str, ...] = (*CLASS_NAMES, CLASS_PAUSED)
+"""Every value Decision.motion_class takes (the Motion class sensor's options)."""
 REASON_WARMING_UP = "warming up"
 REASON_NO_MOTION = "no motion"
 REASON_HOLDING = "holding after motion"
@@ -226,7 +230,7 @@ class OccupancyDetector:
         """
         if self._occupied:
             self._last_motion_t = max(self._last_motion_t, t)
-        return self._decision(t, "paused", reason)
+        return self._decision(t, CLASS_PAUSED, reason)
 
     def update(
         self, t: float, probabilities: npt.NDArray[np.floating], *, warming_up: bool = False
@@ -241,7 +245,7 @@ class OccupancyDetector:
         if not self._emission_wanted(t):
             # Emission paused: no evidence; hold the state, restart hold at resume.
             self._last_motion_t = self._pause_until
-            return self._decision(t, "paused", "emission paused after confirmed presence")
+            return self._decision(t, CLASS_PAUSED, "emission paused after confirmed presence")
 
         p = np.asarray(probabilities, dtype=np.float64)
         values = p.tolist()  # Python floats: cheaper than indexing numpy scalars
@@ -284,7 +288,7 @@ class OccupancyDetector:
         elif self._occupied and t - self._last_motion_t >= opts.hold_time_s:
             self._occupied = False
             self._occupied_since = np.inf
-            reason = f"no motion for {opts.hold_time_s:g} s"
+            reason = self._cleared_reason
         elif self._occupied:
             reason = REASON_HOLDING
         elif warming_up:
@@ -303,13 +307,17 @@ class OccupancyDetector:
             reason = f"{reason}; presence confirmed, pausing emission"
         return self._decision(t, frame_class, reason)
 
+    @property
+    def _cleared_reason(self) -> str:
+        return f"no motion for {self.options.hold_time_s:g} s"
+
     def _decision(self, t: float, frame_class: str, reason: str) -> Decision:
         if self._occupied != self._reported_occupied:
             self._state_reason = reason
             self._reported_occupied = self._occupied
         elif not self._occupied and not (
             # "no motion for 60 s" (why it cleared) stays until something else happens.
-            reason == REASON_NO_MOTION and self._state_reason.startswith(REASON_NO_MOTION)
+            reason == REASON_NO_MOTION and self._state_reason == self._cleared_reason
         ):
             self._state_reason = reason
         return Decision(

@@ -4,7 +4,7 @@ The carrier is found in the recording itself (strongest stable tone above 17 kHz
 JSON contract (others rely on it): top-level `carrier_hz`, `sample_rate`, `channels`,
 `events` = [{"t": s, "occupied": bool, "reason": str}] in time order, and `frames` =
 {"t": [...], "motion_probability": [...], "occupied": [...], "motion_class": [...]}
-(motion_class: the detector's steady class, as the entity shows it, not each frame's argmax).
+(motion_class: the detector's steady class, as the Motion class sensor shows it).
 Also `first_motion_t`: the first time human motion of any size counts by the
 detector's own rule (2 of 3 frames above its minor-motion threshold) — reported apart
 from occupancy, which by design ignores minor motion that no walk-in preceded (a short
