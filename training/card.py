@@ -55,11 +55,18 @@ def write_card(report: dict[str, Any], path: Path) -> None:
     from uspd.model import CLASS_NAMES
 
     cfg = report["config"]
-    rounds = report["rounds"]
-    # The shipped classifier: the ensemble's figures (a run without one: its last round).
-    shipped = report.get("ensemble") or rounds[-1]
-    members = shipped.get("rounds", [rounds[-1]["round"]])
-    files = ", ".join(f"`presence_round{r}.tflite`" for r in members)
+    rounds = report.get("rounds", [])  # none in a `--distill` run: the teacher's card has them
+    ensemble = report.get("ensemble") or rounds[-1]
+    members = ensemble.get("rounds", [rounds[-1]["round"] if rounds else 0])
+    student = report.get("student")
+    # The shipped classifier: the student distilled from the ensemble, else the ensemble.
+    shipped = student or ensemble
+    files = (
+        "`presence.tflite`"
+        if student
+        else ", ".join(f"`presence_round{r}.tflite`" for r in members)
+    )
+    what = "classifier" if student else "classifier ensemble"
     kinds = report["kinds"]
     w = report["weights"]
     rows = []
@@ -72,8 +79,15 @@ def write_card(report: dict[str, Any], path: Path) -> None:
             else "–"
         )
         rows.append(f"| {r['round']} | {r['train_windows']} | {_scores(r)} | {mined_txt} |")
-    label = f"**ensemble {'+'.join(map(str, members))}** (shipped)"
-    rows.append(f"| {label} | – | {_scores(shipped)} | – |")
+    shipped_txt = "" if student else " (shipped)"
+    label = f"**ensemble {'+'.join(map(str, members))}**{shipped_txt}"
+    rows.append(f"| {label} | – | {_scores(ensemble)} | – |")
+    if student:
+        t = student["transfer"]
+        rows.append(
+            f"| **student** (shipped) | {t['windows']} | {_scores(student)} | "
+            f"{t['pool_hard']} hard + {t['pool_easy_added']} easy of {t['pool_windows']} |"
+        )
     conf = shipped["confusion"]
     conf_rows = [
         f"| **{CLASS_NAMES[i]}** | " + " | ".join(str(v) for v in conf[i]) + " |" for i in range(4)
@@ -150,7 +164,58 @@ def write_card(report: dict[str, Any], path: Path) -> None:
         if cfg.get("learnable_only")
         else ""
     )
-    text = f"""# Model card — the shipped classifier ensemble ({files})
+    if student:
+        runs_txt = (
+            "the product runs one such model,\ndistilled from the average of "
+            f"{len(members)} models (mining rounds {', '.join(map(str, members))} of one "
+            "training run;\nsee Distillation below)."
+        )
+        width, params, size = cfg["student_width"], student["params"], student["tflite_bytes"]
+        agreement = student["float_int8_argmax_agreement"]
+        cost_txt = (
+            "One inference per 50 ms frame; its cost on the\nnumpy executor and LiteRT is "
+            "measured by `uspd bench` (README, Benchmark)."
+        )
+    else:
+        runs_txt = (
+            f"the product runs {len(members)} such models — mining rounds\n"
+            f"{', '.join(map(str, members))} of one training run — and averages their "
+            "probabilities\n(`uspd.model.Ensemble`): the rounds retrain from scratch on "
+            "different mixes of hard\nwindows, so they err on different windows (figures below)."
+        )
+        width, params, size = cfg["width"], report["params"], report["tflite_bytes"]
+        agreement = report["float_int8_argmax_agreement"]
+        cost_txt = (
+            "The members run as one stacked pass on the numpy executor\n"
+            "(`uspd/model/stacked.py`) and one LiteRT call each; `uspd bench` measures both."
+        )
+    teacher_card = (
+        ""
+        if rounds
+        else "\nThis card comes from `scripts/train --distill`: the mining rounds that made the\n"
+        "teacher ran earlier; their table is in training/teacher/MODEL_CARD.md. The teacher's\n"
+        "files are training/teacher/presence_round<N>.tflite (sha256 below).\n"
+    )
+    tr = student["transfer"] if student else {}
+    distill_section = (
+        f"""## Distillation (the shipped model)
+One wider model (width {cfg["student_width"]}) learns the ensemble's averaged probabilities
+(training/distill.py; Hinton, Vinyals & Dean 2015, arXiv:1503.02531).
+
+Transfer set, {tr["windows"]} windows: the {tr["seed_windows"]} labelled seed windows; the
+{tr["pool_hard"]} windows of the whole pool (every {cfg["stride_pool"]} frames:
+{tr["pool_windows"]})
+that the ensemble gets wrong, is unsure about or nearly alarms on (the mining criteria
+above); and a seeded {cfg["easy_share"]:.0%} of the rest ({tr["pool_easy_added"]}).
+Target: {cfg["label_share"]:.1f} × one-hot truth + {1 - cfg["label_share"]:.1f} × the
+ensemble's probabilities; cross-entropy on logits, each window weighted by its true class's weight;
+{cfg["student_epochs"]} epochs, otherwise as the rounds.
+Teacher files (sha256): {", ".join(f"`{h[:16]}`" for h in student["teacher_sha256"])}.
+"""
+        if student
+        else ""
+    )
+    text = f"""# Model card — the shipped {what} ({files})
 
 Generated by `scripts/train` (training/train.py, training/card.py); do not edit by hand.
 
@@ -178,22 +243,18 @@ int8 logits for {len(CLASS_NAMES)} classes, in this order: {class_list}
 (none = no motion, major = walking/standing up/sitting down, minor = typing, page
 turns, reaching, hand gestures, non_human = fans, curtains, HVAC airflow, music residue,
 pets, ultrasonic tones/jingles). `Classifier.predict` returns a float softmax of the
-dequantised logits; the product runs {len(members)} such models — mining rounds
-{", ".join(map(str, members))} of one training run — and averages their probabilities
-(`uspd.model.Ensemble`): the rounds retrain from scratch on different mixes of hard
-windows, so they err on different windows (figures below).
+dequantised logits; {runs_txt}
 
 ## Model
-Each member is a small CNN sized for a DSP budget: Conv2D 3×3 ({cfg["width"]}) → max-pool
-→ separable conv ({2 * cfg["width"]}) → max-pool → separable conv ({4 * cfg["width"]}) →
+A small CNN sized for a DSP budget: Conv2D 3×3 ({width}) → max-pool
+→ separable conv ({2 * width}) → max-pool → separable conv ({4 * width}) →
 average over time (frequency kept in 8 groups: the mover's speed matters) → dense
-{cfg["dense"]} → 4 logits; BatchNorm folded, ReLU fused. {report["params"]} parameters,
-{report["tflite_bytes"]} bytes as full-integer int8 TFLite (int8 input and output,
+{cfg["dense"]} → 4 logits; BatchNorm folded, ReLU fused. {params} parameters,
+{size} bytes as full-integer int8 TFLite (int8 input and output,
 per-channel weights), calibrated on 400 training windows. Ops: CONV_2D,
 DEPTHWISE_CONV_2D, MAX_POOL_2D, AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED — all
 implemented by the numpy executor (bit-exact with LiteRT's reference kernels). int8 vs
-float argmax agreement on the calibration windows (last round):
-{report["float_int8_argmax_agreement"]:.3f}.
+float argmax agreement on the calibration windows: {agreement:.3f}.
 
 ## Runtimes
 `uspd.model.load_classifier()` runs each file with LiteRT (`ai_edge_litert`) where it is
@@ -201,10 +262,7 @@ importable (glibc), else with the engine's own numpy executor (Home Assistant OS
 musl: no LiteRT wheel). The numpy executor is bit-exact with LiteRT's reference kernels
 (tests/engine/test_model_agreement.py); LiteRT's default XNNPACK kernels requantise in
 float32 and differ by a few LSB on the logits (≈ 97–99 % same argmax on real features).
-Cost per inference on the development machine (process CPU, `uspd.model.bench`):
-numpy ≈ 0.45 ms, LiteRT ≈ 0.15 ms. Per 50 ms frame the ensemble costs ≈ 0.7 ms on numpy
-(its members run as one stacked pass, `uspd/model/stacked.py`) and one LiteRT call per
-member, ≈ 0.4 ms.
+{cost_txt}
 
 ## Training data (all simulated)
 Scenes from `uspd.sim.library.random_scenario(kind, seed, duration_s={cfg["scene_s"]:.0f},
@@ -229,7 +287,8 @@ the last {C.LABEL_FRAMES} frames (the 0.2 s STFT span) gives major/minor; otherw
 non_human if a fan, curtain, HVAC, music, pet, tone, jingle, door or speech is active,
 else none (a still, breathing person is `none`: no Doppler above 0.05 m/s).
 {learnable_txt}
-## Long-tail mining rounds
+## Long-tail mining rounds (the ensemble)
+{teacher_card}
 Round 0 is the seed model. Each later round runs the previous model over a fresh pool
 slice and keeps windows it gets wrong (human vs not at p = 0.5, or the wrong human
 class), is unsure about (max probability < {cfg["uncertain_below"]}), or that come close
@@ -238,7 +297,8 @@ to a false alarm (p(major) ≥ 0.2 with no person), hardest (highest loss) first
 scratch on everything kept so far. Every round's **int8** model is evaluated with the
 production `OccupancyDetector` (default options) on the held-out scenes; the defaults
 are set for the ensemble's averaged probabilities, which are less extreme than one
-model's, so a round alone raises more alarms at them than the ensemble does:
+model's, so a round alone raises more alarms at them than the ensemble does (the
+student learns the averaged probabilities, so the defaults suit it too):
 
 - **FA/h**: occupied onsets while nobody has been in the room yet, per hour of such time.
 - **detection**: share of scenes with a person's major motion where the detector turns
@@ -249,10 +309,10 @@ model's, so a round alone raises more alarms at them than the ensemble does:
 {rounds_header}
 {chr(10).join(rows)}
 
-False alarms of the shipped ensemble by scene kind: {fa_kinds}.
+{distill_section}
+False alarms of the shipped {what} by scene kind: {fa_kinds}.
 
-Held-out confusion of the shipped ensemble (rows truth, columns predicted on the mean
-probabilities; frames):
+Held-out confusion of the shipped {what} (rows truth, columns predicted; frames):
 
 | | none | major | minor | non_human |
 | --- | --- | --- | --- | --- |
@@ -285,8 +345,10 @@ Made from engine sources {report.get("fingerprint") or C.source_fingerprint()}
 when the card was written). A different fingerprint means the features changed:
 re-run scripts/train.
 `scripts/train` (creates `.venv-train`, Python 3.13 + TensorFlow CPU, renders the corpora
-into training/corpus/, trains, writes this card and the ensemble's files). Deterministic
-from the seeds above on the same library versions.
+into training/corpus/, trains, writes this card and the shipped files);
+`scripts/train --distill` makes only the student, from the committed teacher in
+training/teacher/ (≈ 30 min). Deterministic from the seeds above on the same library
+versions.
 {reevaluated}"""
     path.write_text(text)
 

@@ -34,6 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 MODEL_DIR = REPO / "custom_components" / "ultrasonic_presence" / "uspd" / "model"
 CORPUS_DIR = REPO / "training" / "corpus"
 RUNS_DIR = REPO / "training" / "runs"
+# The mining ensemble the shipped student was distilled from (committed: `--distill`).
+TEACHER_DIR = REPO / "training" / "teacher"
 
 ALL_KINDS = (
     "empty", "walk", "walk_past", "seated", "hand", "floor_fan", "ceiling_fan", "curtain",
@@ -73,6 +75,12 @@ class Config:
     # 10 alarms against 18 over 9.9 h of development empty rooms for the same 74/77
     # walk-ins (docs/bench/HISTORY.md). --no-learnable-only trains on every frame.
     learnable_only: bool = True
+    # The shipped model: one wider student distilled from the ensemble (distill.py).
+    distill: bool = True
+    student_width: int = 14
+    student_epochs: int = 12
+    label_share: float = 0.3  # target = share · one-hot truth + rest · teacher
+    easy_share: float = 0.3  # of the pool windows the teacher finds easy, kept at random
     notes: list[str] = field(default_factory=list)
 
 
@@ -91,29 +99,40 @@ def _set_seeds(seed: int) -> None:
 CLASS_WEIGHTS: dict[int, float] = {C.NONE: 1.0, C.MAJOR: 1.5, C.MINOR: 1.5, C.NON_HUMAN: 1.0}
 
 
-def train_model(
-    x: npt.NDArray[np.float32], y: npt.NDArray[np.int8], cfg: Config, input_shape: tuple[int, ...]
+def fit(
+    x: npt.NDArray[np.float32],
+    targets: npt.NDArray[Any],
+    cfg: Config,
+    input_shape: tuple[int, ...],
+    *,
+    width: int,
+    epochs: int,
+    soft_targets: bool = False,
+    sample_weight: npt.NDArray[np.float32] | None = None,
 ) -> Any:
-    """Train from scratch (deterministic): Adam, cosine decay, class-weighted CE."""
+    """Train from scratch (deterministic): Adam, cosine decay, class-weighted CE on hard
+    labels (class weights) or on soft targets (per-window weights)."""
     import keras
 
     from .model_def import build_model
 
     _set_seeds(cfg.train_seed)
-    model = build_model(input_shape, width=cfg.width, dense=cfg.dense)  # type: ignore[arg-type]
-    steps = cfg.epochs * int(np.ceil(len(x) / cfg.batch))
+    model = build_model(input_shape, width=width, dense=cfg.dense)  # type: ignore[arg-type]
+    steps = epochs * int(np.ceil(len(x) / cfg.batch))
     lr = keras.optimizers.schedules.CosineDecay(3e-3, steps, alpha=0.05)
-    model.compile(
-        optimizer=keras.optimizers.Adam(lr),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
+    loss = (
+        keras.losses.CategoricalCrossentropy(from_logits=True)
+        if soft_targets
+        else keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     )
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, metrics=["accuracy"])
     model.fit(
         x,
-        y.astype(np.int64),
+        targets if soft_targets else targets.astype(np.int64),
         batch_size=cfg.batch,
-        epochs=cfg.epochs,
-        class_weight=CLASS_WEIGHTS,
+        epochs=epochs,
+        class_weight=None if soft_targets else CLASS_WEIGHTS,
+        sample_weight=sample_weight,
         shuffle=True,
         verbose=2,
     )
@@ -121,14 +140,19 @@ def train_model(
 
 
 def export_int8(
-    model: Any, rep: npt.NDArray[np.float32], cfg: Config, input_shape: tuple[int, ...]
+    model: Any,
+    rep: npt.NDArray[np.float32],
+    input_shape: tuple[int, ...],
+    *,
+    width: int,
+    dense: int,
 ) -> bytes:
     """Full-integer int8 TFLite (int8 in/out), calibrated on representative windows."""
     import tensorflow as tf
 
     from .model_def import build_model
 
-    fixed = build_model(input_shape, width=cfg.width, dense=cfg.dense, batch_size=1)  # type: ignore[arg-type]
+    fixed = build_model(input_shape, width=width, dense=dense, batch_size=1)  # type: ignore[arg-type]
     fixed.set_weights(model.get_weights())
 
     def representative() -> Any:
@@ -151,10 +175,11 @@ def predict_float(model: Any, x: npt.NDArray[np.float32]) -> npt.NDArray[np.floa
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def mine(
-    probs: npt.NDArray[np.float32], y: npt.NDArray[np.int8], cfg: Config, seed: int
-) -> tuple[npt.NDArray[np.int64], dict[str, int]]:
-    """Indices of pool windows the model gets wrong or is unsure about (hardest first)."""
+def hard_masks(
+    probs: npt.NDArray[np.float32], y: npt.NDArray[np.int8], cfg: Config
+) -> dict[str, npt.NDArray[np.bool_]]:
+    """Windows a model gets wrong, is unsure about or nearly alarms on (and their union,
+    "keep"): what mining takes from the pool, and what distillation must transfer."""
     pred = probs.argmax(axis=1)
     human = (y == C.MAJOR) | (y == C.MINOR)
     p_human = probs[:, C.MAJOR] + probs[:, C.MINOR]
@@ -162,7 +187,20 @@ def mine(
     wrong = (human & (p_human < 0.5)) | (~human & (p_human >= 0.5)) | (human & (pred != y))
     unsure = probs.max(axis=1) < cfg.uncertain_below
     near_alarm = ~human & (probs[:, C.MAJOR] >= 0.2)
-    keep = wrong | unsure | near_alarm
+    return {
+        "wrong": wrong,
+        "unsure": unsure,
+        "near_alarm": near_alarm,
+        "keep": wrong | unsure | near_alarm,
+    }
+
+
+def mine(
+    probs: npt.NDArray[np.float32], y: npt.NDArray[np.int8], cfg: Config, seed: int
+) -> tuple[npt.NDArray[np.int64], dict[str, int]]:
+    """Indices of pool windows the model gets wrong or is unsure about (hardest first)."""
+    masks = hard_masks(probs, y, cfg)
+    keep = masks["keep"]
     loss = -np.log(np.maximum(probs[np.arange(len(y)), y.astype(np.int64)], 1e-7))
     idx = np.flatnonzero(keep)
     idx = idx[np.argsort(-loss[idx], kind="stable")][: cfg.mine_per_round]
@@ -174,9 +212,9 @@ def mine(
     )
     stats = {
         "pool_windows": len(y),
-        "wrong": int(wrong.sum()),
-        "unsure": int(unsure.sum()),
-        "near_alarm": int(near_alarm.sum()),
+        "wrong": int(masks["wrong"].sum()),
+        "unsure": int(masks["unsure"].sum()),
+        "near_alarm": int(masks["near_alarm"].sum()),
         "kept": len(idx),
         "easy_added": len(extra),
     }
@@ -262,27 +300,66 @@ def holdout_scenes(cfg: Config) -> list[C.Scene]:
     return C.load(C.build(specs, CORPUS_DIR / "holdout", cfg.processes))
 
 
-def run(cfg: Config, out_dir: Path, card_path: Path, model_dir: Path) -> dict[str, Any]:
+@dataclass
+class Corpora:
+    """The three corpora, rendered (or loaded from the cache) once per run."""
+
+    seed: list[C.Scene]
+    holdout: list[C.Scene]
+    pool: list[C.Scene]
+    seconds: float
+
+
+def corpora(cfg: Config) -> Corpora:
+    """Render what is not cached yet and load all three corpora."""
+    t0 = time.monotonic()
+    seed_specs = C.make_specs(ALL_KINDS, SEED_WEIGHTS, cfg.n_seed, cfg.seed_base, cfg.scene_s)
+    pool_specs = C.make_specs(ALL_KINDS, POOL_WEIGHTS, cfg.n_pool, cfg.pool_base, cfg.scene_s)
+    print("corpora:", flush=True)
+    seed = C.load(C.build(seed_specs, CORPUS_DIR / "seed", cfg.processes))
+    holdout = holdout_scenes(cfg)
+    pool = C.load(C.build(pool_specs, CORPUS_DIR / "pool", cfg.processes))
+    return Corpora(seed, holdout, pool, round(time.monotonic() - t0, 1))
+
+
+def seed_windows(
+    cfg: Config, scenes: list[C.Scene]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int8], npt.NDArray[np.float32], Any]:
+    """Seed training windows, the 400 int8 calibration windows drawn from them and the
+    run's random generator (whose next draws distillation makes, in either entry)."""
+    from uspd.dsp.features import CONTEXT_FRAMES
+
+    idx = C.window_index(
+        scenes, CONTEXT_FRAMES, cfg.stride_train, learnable_only=cfg.learnable_only
+    )
+    x, y = C.windows(scenes, idx, CONTEXT_FRAMES)
+    rng = np.random.default_rng(cfg.train_seed)
+    rep = x[rng.choice(len(x), size=min(400, len(x)), replace=False)]
+    return x, y, rep, rng
+
+
+def _base_report(cfg: Config, data: Corpora) -> dict[str, Any]:
+    return {
+        "config": {k: v for k, v in cfg.__dict__.items() if k != "notes"},
+        "class_weights": CLASS_WEIGHTS,
+        "kinds": ALL_KINDS,
+        "weights": {"seed": SEED_WEIGHTS, "pool": POOL_WEIGHTS, "holdout": HOLDOUT_WEIGHTS},
+        "corpus_seconds": data.seconds,
+        "fingerprint": C.source_fingerprint(),
+    }
+
+
+def run(
+    cfg: Config, out_dir: Path, card_path: Path, model_dir: Path, teacher_dir: Path
+) -> dict[str, Any]:
     """The whole pipeline; returns the report written into the card."""
     from uspd.dsp.features import CONTEXT_FRAMES, FEATURE_SHAPE
 
     t_start = time.monotonic()
     RUNS_DIR.mkdir(parents=True, exist_ok=True)
-    fingerprint = C.source_fingerprint()
-    seed_specs = C.make_specs(ALL_KINDS, SEED_WEIGHTS, cfg.n_seed, cfg.seed_base, cfg.scene_s)
-    pool_specs = C.make_specs(ALL_KINDS, POOL_WEIGHTS, cfg.n_pool, cfg.pool_base, cfg.scene_s)
-    print("corpora:", flush=True)
-    seed_scenes = C.load(C.build(seed_specs, CORPUS_DIR / "seed", cfg.processes))
-    hold_scenes = holdout_scenes(cfg)
-    pool_scenes = C.load(C.build(pool_specs, CORPUS_DIR / "pool", cfg.processes))
-    t_corpus = time.monotonic() - t_start
-
-    idx = C.window_index(
-        seed_scenes, CONTEXT_FRAMES, cfg.stride_train, learnable_only=cfg.learnable_only
-    )
-    x_train, y_train = C.windows(seed_scenes, idx, CONTEXT_FRAMES)
-    rng = np.random.default_rng(cfg.train_seed)
-    rep = x_train[rng.choice(len(x_train), size=min(400, len(x_train)), replace=False)]
+    data = corpora(cfg)
+    x_train, y_train, rep, rng = seed_windows(cfg, data.seed)
+    pool_scenes = data.pool
     slices = np.array_split(np.arange(len(pool_scenes)), max(cfg.rounds, 1))
 
     rounds: list[dict[str, Any]] = []
@@ -291,10 +368,10 @@ def run(cfg: Config, out_dir: Path, card_path: Path, model_dir: Path) -> dict[st
     for r in range(cfg.rounds + 1):
         t0 = time.monotonic()
         print(f"round {r}: training on {len(x_train)} windows {np.bincount(y_train, minlength=4)}")
-        model = train_model(x_train, y_train, cfg, FEATURE_SHAPE)
-        model_bytes = export_int8(model, rep, cfg, FEATURE_SHAPE)
+        model = fit(x_train, y_train, cfg, FEATURE_SHAPE, width=cfg.width, epochs=cfg.epochs)
+        model_bytes = export_int8(model, rep, FEATURE_SHAPE, width=cfg.width, dense=cfg.dense)
         (out_dir / f"round{r}.tflite").write_bytes(model_bytes)
-        metrics = evaluate(model_bytes, hold_scenes, CONTEXT_FRAMES)
+        metrics = evaluate(model_bytes, data.holdout, CONTEXT_FRAMES)
         entry: dict[str, Any] = {
             "round": r,
             "train_windows": len(x_train),
@@ -315,59 +392,120 @@ def run(cfg: Config, out_dir: Path, card_path: Path, model_dir: Path) -> dict[st
         entry["seconds"] = round(time.monotonic() - t0, 1)
         rounds.append(entry)
         print(json.dumps({k: v for k, v in entry.items() if k != "confusion"}), flush=True)
+    del x_train, y_train
 
-    agreement = float_int8_agreement(model, model_bytes, rep)
     report = {
-        "config": {k: v for k, v in cfg.__dict__.items() if k != "notes"},
-        "class_weights": CLASS_WEIGHTS,
-        "kinds": ALL_KINDS,
-        "weights": {"seed": SEED_WEIGHTS, "pool": POOL_WEIGHTS, "holdout": HOLDOUT_WEIGHTS},
+        **_base_report(cfg, data),
         "rounds": rounds,
-        "float_int8_argmax_agreement": agreement,
+        "float_int8_argmax_agreement": float_int8_agreement(model, model_bytes, rep),
         "params": int(model.count_params()),
         "tflite_bytes": len(model_bytes),
-        "corpus_seconds": round(t_corpus, 1),
-        "fingerprint": fingerprint,
-        "total_seconds": round(time.monotonic() - t_start, 1),
     }
-    finish(report, cfg, out_dir, hold_scenes, card_path=card_path, model_dir=model_dir)
+    members = _members(cfg, out_dir, teacher_dir)
+    _teach(report, list(members.values()), cfg=cfg, data=data, rep=rep, rng=rng, out_dir=out_dir)
+    report["total_seconds"] = round(time.monotonic() - t_start, 1)
+    finish(report, cfg, out_dir, card_path=card_path, model_dir=model_dir, teacher_dir=teacher_dir)
     return report
+
+
+def _teach(
+    report: dict[str, Any],
+    members: list[bytes],
+    *,
+    cfg: Config,
+    data: Corpora,
+    rep: npt.NDArray[np.float32],
+    rng: Any,
+    out_dir: Path,
+) -> None:
+    """Score the ensemble (the teacher) and, if configured, distill the student from it."""
+    from uspd.dsp.features import CONTEXT_FRAMES
+
+    from .distill import distill
+
+    report["ensemble"] = {
+        "rounds": list(cfg.ensemble),
+        **evaluate(members, data.holdout, CONTEXT_FRAMES),
+    }
+    if cfg.distill:
+        student, facts = distill(members, data.seed, data.pool, rep=rep, cfg=cfg, rng=rng)
+        (out_dir / "student.tflite").write_bytes(student)
+        report["student"] = {**facts, **evaluate(student, data.holdout, CONTEXT_FRAMES)}
+        print(json.dumps({k: v for k, v in report["student"].items() if k != "confusion"}))
+
+
+def distill_only(
+    teacher_dir: Path, out_dir: Path, card_path: Path, model_dir: Path
+) -> dict[str, Any]:
+    """Distill the student from a finished run's ensemble (its presence_round<N>.tflite
+    files, e.g. the committed training/teacher/), without re-running the mining rounds:
+    the same corpora, calibration windows and random draws as a whole run."""
+    from uspd.model.classifier import shipped_rounds
+
+    t_start = time.monotonic()
+    files = shipped_rounds(teacher_dir)
+    if not files:
+        raise SystemExit(f"no presence_round<N>.tflite files in {teacher_dir}")
+    rounds = tuple(int(f.stem.removeprefix("presence_round")) for f in files)
+    cfg = Config(ensemble=rounds)
+    data = corpora(cfg)
+    _, _, rep, rng = seed_windows(cfg, data.seed)
+    report = _base_report(cfg, data)
+    members = [f.read_bytes() for f in files]
+    _teach(report, members, cfg=cfg, data=data, rep=rep, rng=rng, out_dir=out_dir)
+    report["total_seconds"] = round(time.monotonic() - t_start, 1)
+    finish(report, cfg, out_dir, card_path=card_path, model_dir=model_dir, teacher_dir=teacher_dir)
+    return report
+
+
+def _members(cfg: Config, run_dir: Path, teacher_dir: Path) -> dict[int, bytes]:
+    """The ensemble's files: the run's own rounds, else (a `--distill` run) the teacher's."""
+    paths = {r: run_dir / f"round{r}.tflite" for r in cfg.ensemble}
+    if not all(path.exists() for path in paths.values()):
+        paths = {r: teacher_dir / f"presence_round{r}.tflite" for r in cfg.ensemble}
+    return {r: path.read_bytes() for r, path in paths.items()}
 
 
 def finish(
     report: dict[str, Any],
     cfg: Config,
     run_dir: Path,
-    hold_scenes: list[C.Scene],
     *,
     card_path: Path,
     model_dir: Path,
+    teacher_dir: Path,
 ) -> None:
-    """Score the ensemble, check real clips, ship the members, write report and card."""
-    from uspd.dsp.features import CONTEXT_FRAMES
+    """Check the shipped model on real clips, ship its files, write report and card.
 
+    The files in model_dir are the engine's one record of what ships (it loads
+    presence.tflite, else every presence_round<N>.tflite): nothing of an earlier run may
+    stay behind. With a student, the ensemble goes to training/teacher/ (what
+    `--distill` starts from) and the student ships as presence.tflite.
+    """
     from .realcheck import check
 
-    members = [(run_dir / f"round{r}.tflite").read_bytes() for r in cfg.ensemble]
-    report["ensemble"] = {
-        "rounds": list(cfg.ensemble),
-        **evaluate(members, hold_scenes, CONTEXT_FRAMES),
-    }
-    report["real_check"] = check(members)
+    contents = _members(cfg, run_dir, teacher_dir)
+    if "student" in report:
+        shipped = {"presence.tflite": (run_dir / "student.tflite").read_bytes()}
+        teacher_dir.mkdir(parents=True, exist_ok=True)
+        for stale in teacher_dir.glob("presence_round*.tflite"):
+            stale.unlink()
+        for r, content in contents.items():
+            (teacher_dir / f"presence_round{r}.tflite").write_bytes(content)
+    else:
+        shipped = {f"presence_round{r}.tflite": content for r, content in contents.items()}
+    report["real_check"] = check(list(shipped.values()))
     (run_dir / "report.json").write_text(json.dumps(report, indent=1))
     model_dir.mkdir(parents=True, exist_ok=True)
-    # The files are the engine's one record of the ensemble (it loads every
-    # presence_round<N>.tflite it finds): no member of an earlier run may stay behind.
-    names = {f"presence_round{r}.tflite" for r in cfg.ensemble}
     for stale in [*model_dir.glob("presence_round*.tflite"), model_dir / "presence.tflite"]:
-        if stale.name not in names:
+        if stale.name not in shipped:
             stale.unlink(missing_ok=True)
-    for r, content in zip(cfg.ensemble, members, strict=True):
-        (model_dir / f"presence_round{r}.tflite").write_bytes(content)
+    for name, content in shipped.items():
+        (model_dir / name).write_bytes(content)
     from .card import write_card
 
     write_card(report, card_path)
-    print(f"wrote presence_round{{{','.join(map(str, cfg.ensemble))}}}.tflite and {card_path}")
+    print(f"wrote {', '.join(shipped)} and {card_path}")
 
 
 def reevaluate(run_dir: Path, card_path: Path, model_dir: Path) -> dict[str, Any]:
@@ -379,18 +517,24 @@ def reevaluate(run_dir: Path, card_path: Path, model_dir: Path) -> dict[str, Any
     report: dict[str, Any] = json.loads((run_dir / "report.json").read_text())
     # A run from before ensembles has no "ensemble" key: it gets today's default.
     report["config"]["ensemble"] = list(report["config"].get("ensemble", Config.ensemble))
-    cfg = Config(**{**report["config"], "ensemble": tuple(report["config"]["ensemble"])})
+    known = {k: v for k, v in report["config"].items() if k in Config.__dataclass_fields__}
+    cfg = Config(**{**known, "ensemble": tuple(report["config"]["ensemble"])})
     hold_scenes = holdout_scenes(cfg)
-    for entry in report["rounds"]:
+    for entry in report.get("rounds", []):
         content = (run_dir / f"round{entry['round']}.tflite").read_bytes()
         entry.update(evaluate(content, hold_scenes, CONTEXT_FRAMES))
+    members = list(_members(cfg, run_dir, TEACHER_DIR).values())
+    report["ensemble"].update(evaluate(members, hold_scenes, CONTEXT_FRAMES))
+    if "student" in report:
+        student = (run_dir / "student.tflite").read_bytes()
+        report["student"].update(evaluate(student, hold_scenes, CONTEXT_FRAMES))
     report["reevaluated_with"] = C.source_fingerprint()
-    finish(report, cfg, run_dir, hold_scenes, card_path=card_path, model_dir=model_dir)
+    finish(report, cfg, run_dir, card_path=card_path, model_dir=model_dir, teacher_dir=TEACHER_DIR)
     return report
 
 
 def main() -> None:
-    """CLI: `python -m training.train [--quick]`."""
+    """CLI: `python -m training.train [--quick | --distill [DIR] | --reevaluate RUN]`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny corpora (smoke test)")
     parser.add_argument("--epochs", type=int, default=None)
@@ -403,28 +547,49 @@ def main() -> None:
         "(default; --no-learnable-only trains on every frame)",
     )
     parser.add_argument(
+        "--no-distill",
+        action="store_true",
+        help="ship the mining ensemble itself instead of a student distilled from it",
+    )
+    parser.add_argument(
+        "--distill",
+        type=Path,
+        nargs="?",
+        const=TEACHER_DIR,
+        metavar="TEACHER",
+        help="only distill the shipped model from a finished run's ensemble "
+        "(default: the committed training/teacher/)",
+    )
+    parser.add_argument(
         "--reevaluate",
         type=Path,
         metavar="RUN",
         help="re-score a finished run's models with the current engine and ship them",
     )
     args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.reevaluate:
         reevaluate(args.reevaluate, MODEL_DIR / "MODEL_CARD.md", MODEL_DIR)
+        return
+    out = args.out or RUNS_DIR / time.strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    if args.distill:
+        distill_only(args.distill, out, MODEL_DIR / "MODEL_CARD.md", MODEL_DIR)
         return
     cfg = Config()
     if args.quick:
         cfg = Config(n_seed=16, n_pool=24, n_holdout=13, epochs=2, mine_per_round=2000)
+        cfg.student_epochs = 1
     if args.epochs:
         cfg.epochs = args.epochs
     if args.learnable_only is not None:
         cfg.learnable_only = args.learnable_only
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    out = args.out or RUNS_DIR / time.strftime("%Y%m%d-%H%M%S")
-    out.mkdir(parents=True, exist_ok=True)
-    # The smoke test must not overwrite the shipped model.
+    if args.no_distill:
+        cfg.distill = False
+    # The smoke test must not overwrite the shipped model (nor the committed teacher).
     model_dir = out if args.quick else MODEL_DIR
-    run(cfg, out, model_dir / "MODEL_CARD.md", model_dir)
+    teacher_dir = out / "teacher" if args.quick else TEACHER_DIR
+    run(cfg, out, model_dir / "MODEL_CARD.md", model_dir, teacher_dir)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from training import corpus as C
-from training.train import Config, mine
+from training.train import Config, hard_masks, mine
 
 
 def test_frame_labels_look_back_over_the_stft_span() -> None:
@@ -97,3 +98,83 @@ def test_learnable_drops_frames_without_carrier_and_keeps_unjudgeable_scenes() -
     assert C.learnable(scene).all()
     scene.carrier_ok[5:9] = False
     assert C.learnable(scene).tolist() == [i not in range(5, 9) for i in range(30)]
+
+
+def test_hard_masks_are_the_mining_criteria() -> None:
+    y = np.array([C.NONE, C.MAJOR, C.NON_HUMAN, C.NONE], dtype=np.int8)
+    probs = np.array(
+        [
+            [0.9, 0.05, 0.0, 0.05],  # easy
+            [0.6, 0.3, 0.05, 0.05],  # missed walker: wrong
+            [0.35, 0.1, 0.05, 0.5],  # right, max 0.5: unsure
+            [0.7, 0.25, 0.0, 0.05],  # right and sure, but p(major) 0.25: near alarm
+        ],
+        dtype=np.float32,
+    )
+    masks = hard_masks(probs, y, Config(uncertain_below=0.55))
+    assert masks["wrong"].tolist() == [False, True, False, False]
+    assert masks["unsure"].tolist() == [False, False, True, False]
+    assert masks["near_alarm"].tolist() == [False, False, False, True]
+    assert masks["keep"].tolist() == [False, True, True, True]
+
+
+def _feature_scene(seed: int, label: int, floor_db: float = -95.0, n: int = 60) -> C.Scene:
+    """A scene of dB features (noise floor, a Doppler streak if `label` is human),
+    labelled `label` throughout."""
+    rng = np.random.default_rng(seed)
+    features = (floor_db + rng.normal(0.0, 2.0, size=(n, 64, 2))).astype(np.float16)
+    if label in {C.MAJOR, C.MINOR}:
+        features[:, 36:44, 0] += np.float16(40.0)
+    return C.Scene(
+        features=features,
+        labels=np.full(n, label, dtype=np.int8),
+        present=np.full(n, label in {C.MAJOR, C.MINOR}),
+        carrier_ok=np.ones(n, dtype=bool),
+        meta={"kind": "test"},
+    )
+
+
+def test_transfer_set_keeps_seed_and_hard_pool_windows_and_mixes_targets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Seed windows, the pool windows the teacher finds hard, a seeded share of the
+    easy rest; targets mix the truth into the teacher's probabilities."""
+    from training import distill
+    from uspd.dsp.features import CONTEXT_FRAMES, scale_features
+
+    def teacher(members: list[bytes], x: np.ndarray) -> np.ndarray:
+        # Sure of non_human on quiet windows, unsure on loud ones (a stand-in teacher).
+        quiet = x.mean(axis=(1, 2, 3)) < scale_features(np.array([-85.0], np.float32))[0]
+        probs = np.where(quiet[:, None], [0.02, 0.02, 0.01, 0.95], [0.4, 0.2, 0.1, 0.3])
+        return probs.astype(np.float32)
+
+    monkeypatch.setattr(distill, "teacher_probabilities", teacher)
+    seed = [_feature_scene(1, C.MAJOR), _feature_scene(2, C.NONE)]
+    pool = [_feature_scene(3 + i, C.NON_HUMAN, floor_db=-95.0 + 20 * (i % 2)) for i in range(4)]
+    cfg = Config(stride_train=4, stride_pool=2, easy_share=0.5, label_share=0.3)
+    x, y, soft, counts = distill.transfer_set([], seed, pool, cfg, np.random.default_rng(0))
+    idx = C.window_index(seed, CONTEXT_FRAMES, 4, learnable_only=True)
+    x_seed, y_seed = C.windows(seed, idx, CONTEXT_FRAMES)
+    assert counts["seed_windows"] == len(x_seed) > 0
+    np.testing.assert_array_equal(x[: len(x_seed)], x_seed)
+    np.testing.assert_array_equal(y[: len(y_seed)], y_seed)
+    pidx = C.window_index(pool, CONTEXT_FRAMES, 2, learnable_only=True)
+    x_pool, _ = C.windows(pool, pidx, CONTEXT_FRAMES)
+    hard = teacher([], x_pool)[:, 3] < 0.5
+    assert 0 < hard.sum() < len(hard)
+    assert counts["pool_windows"] == len(x_pool)
+    assert counts["pool_hard"] == hard.sum()
+    assert counts["pool_easy_added"] == round(0.5 * (~hard).sum())
+    assert len(x) == counts["windows"] == len(x_seed) + hard.sum() + counts["pool_easy_added"]
+    assert len(np.unique(x.reshape(len(x), -1), axis=0)) == len(x)  # nothing twice
+    # Every hard window is in, the easy ones only in part.
+    chosen = {row.tobytes() for row in x[len(x_seed) :]}
+    assert all(w.tobytes() in chosen for w in x_pool[hard])
+    expected = 0.3 * np.eye(4, dtype=np.float32)[y.astype(np.int64)] + 0.7 * teacher([], x)
+    np.testing.assert_allclose(soft, expected, atol=1e-6)
+    np.testing.assert_allclose(soft.sum(axis=1), 1.0, atol=1e-5)
+    # Seeded: the same generator state draws the same easy windows, another does not.
+    again = distill.transfer_set([], seed, pool, cfg, np.random.default_rng(0))
+    np.testing.assert_array_equal(again[0], x)
+    other = distill.transfer_set([], seed, pool, cfg, np.random.default_rng(1))
+    assert not np.array_equal(other[0], x)

@@ -1,0 +1,116 @@
+"""Distillation: one int8 model that learns the mining ensemble's averaged probabilities.
+
+Why: the mining rounds averaged (the teacher) raise fewer false alarms than any single
+round, because the rounds err on different windows; but the average is also softer
+than one model's output, and three models cost three inferences per frame. A single,
+wider student trained on the teacher's probabilities ("soft targets", Hinton, Vinyals
+& Dean 2015, "Distilling the Knowledge in a Neural Network", arXiv:1503.02531) keeps
+what the rounds agree on and is one inference. Measured on the development rooms
+(docs/bench/HISTORY.md, "wide distilled student"): 8 alarms in 9.9 h of empty rooms
+at 76/77 walk-ins against the ensemble's 10 at 74/77.
+
+The transfer set is where the teacher's knowledge matters: the labelled seed windows,
+every pool window the teacher gets wrong, is unsure about or nearly alarms on (the
+mining criteria, `train.hard_masks`) and a seeded share of the easy rest. The target
+mixes the true label in (`label_share`) so the student does not copy the teacher's
+mistakes wholesale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import corpus as C
+
+if TYPE_CHECKING:
+    from .train import Config
+
+F32 = npt.NDArray[np.float32]
+
+
+def teacher_probabilities(members: Sequence[bytes], x: F32) -> F32:
+    """The ensemble's mean probabilities (numpy executor: bit-exact, as shipped)."""
+    from uspd.model import load_ensemble
+
+    teacher = load_ensemble(list(members), prefer="numpy")
+    step = 1024
+    return np.concatenate([teacher.predict(x[i : i + step]) for i in range(0, len(x), step)])
+
+
+def transfer_set(
+    members: Sequence[bytes],
+    seed_scenes: Sequence[C.Scene],
+    pool_scenes: Sequence[C.Scene],
+    cfg: Config,
+    rng: np.random.Generator,
+) -> tuple[F32, npt.NDArray[np.int8], F32, dict[str, int]]:
+    """(windows, true labels, soft targets, counts) the student learns from."""
+    from uspd.dsp.features import CONTEXT_FRAMES
+
+    from .train import hard_masks
+
+    def cut(scenes: Sequence[C.Scene], stride: int) -> tuple[F32, npt.NDArray[np.int8]]:
+        index = C.window_index(scenes, CONTEXT_FRAMES, stride, learnable_only=cfg.learnable_only)
+        return C.windows(scenes, index, CONTEXT_FRAMES)
+
+    x_seed, y_seed = cut(seed_scenes, cfg.stride_train)
+    x_pool, y_pool = cut(pool_scenes, cfg.stride_pool)
+    p_pool = teacher_probabilities(members, x_pool)
+    hard = hard_masks(p_pool, y_pool, cfg)["keep"]
+    easy = np.flatnonzero(~hard)
+    extra = rng.choice(easy, size=round(cfg.easy_share * len(easy)), replace=False)
+    chosen = np.sort(np.concatenate([np.flatnonzero(hard), extra]))
+    x = np.concatenate([x_seed, x_pool[chosen]])
+    y = np.concatenate([y_seed, y_pool[chosen]])
+    del x_pool
+    teacher = np.concatenate([teacher_probabilities(members, x_seed), p_pool[chosen]])
+    onehot = np.eye(teacher.shape[1], dtype=np.float32)[y.astype(np.int64)]
+    soft = (cfg.label_share * onehot + (1.0 - cfg.label_share) * teacher).astype(np.float32)
+    counts = {
+        "seed_windows": len(x_seed),
+        "pool_windows": len(y_pool),
+        "pool_hard": int(hard.sum()),
+        "pool_easy_added": len(extra),
+        "windows": len(x),
+    }
+    return x, y, soft, counts
+
+
+def distill(
+    members: Sequence[bytes],
+    seed_scenes: Sequence[C.Scene],
+    pool_scenes: Sequence[C.Scene],
+    *,
+    rep: F32,
+    cfg: Config,
+    rng: np.random.Generator,
+) -> tuple[bytes, dict[str, Any]]:
+    """Train and export the student; returns its int8 .tflite and what made it."""
+    from uspd.dsp.features import FEATURE_SHAPE
+
+    from .train import CLASS_WEIGHTS, export_int8, fit, float_int8_agreement
+
+    t0 = time.monotonic()
+    x, y, soft, counts = transfer_set(members, seed_scenes, pool_scenes, cfg, rng)
+    print(f"distilling: {counts}", flush=True)
+    weights = np.array([CLASS_WEIGHTS[c] for c in sorted(CLASS_WEIGHTS)], np.float32)
+    model = fit(
+        x, soft, cfg, FEATURE_SHAPE, width=cfg.student_width, epochs=cfg.student_epochs,
+        soft_targets=True, sample_weight=weights[y.astype(np.int64)],
+    )  # fmt: skip
+    del x
+    content = export_int8(model, rep, FEATURE_SHAPE, width=cfg.student_width, dense=cfg.dense)
+    return content, {
+        "transfer": counts,
+        "teacher_sha256": [hashlib.sha256(m).hexdigest() for m in members],
+        "params": int(model.count_params()),
+        "tflite_bytes": len(content),
+        "float_int8_argmax_agreement": float_int8_agreement(model, content, rep),
+        "seconds": round(time.monotonic() - t0, 1),
+    }
