@@ -27,7 +27,7 @@ def test_info_json(capsys: pytest.CaptureFixture[str]) -> None:
     facts = json.loads(capsys.readouterr().out)
     assert facts["python"].startswith("3.14")
     assert set(facts) >= {"uspd", "numpy", "scipy", "libc", "runtime", "models"}
-    assert "presence_round" in facts["models"]
+    assert "presence.tflite" in facts["models"]
 
 
 def test_console_script_is_installed() -> None:

@@ -1,5 +1,6 @@
-"""The shipped models (presence_round*.tflite): their contract, both runtimes agreeing on
-each, and the ensemble that averages them.
+"""The shipped model (presence.tflite) and the ensemble it was distilled from
+(training/teacher/presence_round*.tflite): their contract, both runtimes agreeing on
+each, and the ensemble that averages the teacher's members.
 
 Agreement, precisely:
 - numpy executor vs LiteRT's *reference* kernels (OpResolverType.BUILTIN_REF): the
@@ -32,11 +33,13 @@ from uspd.model import (
     load_ensemble,
 )
 from uspd.model.bench import ms_per_decision, ms_per_inference
-from uspd.model.classifier import Prefer, litert_available
+from uspd.model.classifier import Prefer, litert_available, shipped_rounds
 from uspd.model.executor import NumpyExecutor
 from uspd.model.flatbuffer import read_graph
 
-MEMBERS = pytest.mark.parametrize("path", DEFAULT_MODEL_PATHS, ids=lambda p: p.stem)
+# The mining ensemble the shipped model learnt from (scripts/train --distill starts there).
+TEACHER = shipped_rounds(Path(__file__).resolve().parents[2] / "training" / "teacher")
+MEMBERS = pytest.mark.parametrize("path", [*DEFAULT_MODEL_PATHS, *TEACHER], ids=lambda p: p.stem)
 needs_litert = pytest.mark.skipif(
     not litert_available(), reason="ai_edge_litert not importable (no wheel for this platform)"
 )
@@ -147,17 +150,18 @@ def test_bench_reports_a_figure() -> None:
     assert ms_per_decision("numpy", repeats=5, warmup=1) > 0.0
 
 
-def test_default_single_model_is_the_newest_member() -> None:
-    assert DEFAULT_MODEL_PATHS[-1] == DEFAULT_MODEL_PATH
-    assert len(DEFAULT_MODEL_PATHS) >= 2
+def test_one_distilled_model_ships_and_its_teacher_is_committed() -> None:
+    assert DEFAULT_MODEL_PATHS == (DEFAULT_MODEL_PATH,)
+    assert DEFAULT_MODEL_PATH.name == "presence.tflite"
+    assert len(TEACHER) >= 2
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_ensemble_is_the_mean_of_its_members(runtime: Prefer) -> None:
     """Mean of the members' own probabilities, exactly, for a window and a batch (the
     ensemble runs members stacked on numpy and dequantises all members at once)."""
-    ensemble = load_ensemble(prefer=runtime)
-    members = [load_classifier(p, prefer=runtime) for p in DEFAULT_MODEL_PATHS]
+    ensemble = load_ensemble(TEACHER, prefer=runtime)
+    members = [load_classifier(p, prefer=runtime) for p in TEACHER]
     assert (ensemble.stacked is not None) == (runtime == "numpy")
     x = feature_like_inputs(40, seed=8)
     expected = members[0].predict(x)
@@ -176,10 +180,11 @@ def test_ensemble_is_the_mean_of_its_members(runtime: Prefer) -> None:
 
 def test_ensemble_of_one_equals_the_model() -> None:
     x = feature_like_inputs(10, seed=9)
-    model = load_classifier(DEFAULT_MODEL_PATHS[0], prefer="numpy")
+    model = load_classifier(DEFAULT_MODEL_PATH, prefer="numpy")
     np.testing.assert_array_equal(Ensemble([model]).predict(x), model.predict(x))
+    np.testing.assert_array_equal(load_ensemble(prefer="numpy").predict(x), model.predict(x))
     # One path (a str is a sequence too) is one model, not one per character.
-    one = load_ensemble(str(DEFAULT_MODEL_PATHS[0]), prefer="numpy")
+    one = load_ensemble(str(DEFAULT_MODEL_PATH), prefer="numpy")
     assert len(one.members) == 1
     np.testing.assert_array_equal(one.predict(x), model.predict(x))
 
@@ -189,24 +194,27 @@ def test_ensemble_rejects_members_that_do_not_fit(tmp_path: Path) -> None:
 
     with pytest.raises(ModelError, match="at least one"):
         Ensemble([])
-    shipped = load_classifier(DEFAULT_MODEL_PATHS[0], prefer="numpy")
+    shipped = load_classifier(DEFAULT_MODEL_PATH, prefer="numpy")
     other = load_classifier(_good_model(), prefer="numpy")
     with pytest.raises(ModelError, match="differ"):
         Ensemble([shipped, other])
     with pytest.raises(ModelError, match="cannot read model file"):
-        load_ensemble([DEFAULT_MODEL_PATHS[0], tmp_path / "missing.tflite"], prefer="numpy")
+        load_ensemble([DEFAULT_MODEL_PATH, tmp_path / "missing.tflite"], prefer="numpy")
 
 
-def test_shipped_members_are_the_round_files_in_round_order(tmp_path: Path) -> None:
-    """The files scripts/train writes are the one record of the ensemble."""
-    from uspd.model.classifier import _shipped_members
+def test_shipped_models_are_the_files_scripts_train_wrote(tmp_path: Path) -> None:
+    """The files scripts/train writes are the one record of what ships: an ensemble's
+    round files in round order, or the one distilled model."""
+    from uspd.model.classifier import _shipped_models
 
     for name in ("presence_round10", "presence_round2", "presence_round1", "presence_roundx"):
         (tmp_path / f"{name}.tflite").write_bytes(b"")
     (tmp_path / "presence_round3.json").write_text("{}")
-    assert [p.name for p in _shipped_members(tmp_path)] == [
+    assert [p.name for p in _shipped_models(tmp_path)] == [
         "presence_round1.tflite",
         "presence_round2.tflite",
         "presence_round10.tflite",
     ]
-    assert _shipped_members(tmp_path / "missing") == ()
+    (tmp_path / "presence.tflite").write_bytes(b"")
+    assert [p.name for p in _shipped_models(tmp_path)] == ["presence.tflite"]
+    assert _shipped_models(tmp_path / "missing") == ()

@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from uspd.model import DEFAULT_MODEL_PATHS, Ensemble, ModelError, load_classifier
+from uspd.model import Ensemble, ModelError, load_classifier
 from uspd.model.executor import NumpyExecutor, pooled_convolutions
 from uspd.model.flatbuffer import read_graph
 from uspd.model.stacked import StackedExecutor
 from uspd.model.writer import OpSpec, TensorSpec, build_tflite
 
+from .test_model_agreement import TEACHER
 from .test_model_ops import HAS_LITERT, run_litert_reference
 
 IN_SHAPE = (1, 8, 12, 2)
@@ -167,8 +168,8 @@ def test_a_convolution_read_twice_is_not_fused() -> None:
     assert pooled_convolutions(executor.graph, executor.specs) == {}
 
 
-def test_shipped_ensemble_stacks_and_matches_its_members() -> None:
-    members = [load_classifier(p, prefer="numpy") for p in DEFAULT_MODEL_PATHS]
+def test_teacher_ensemble_stacks_and_matches_its_members() -> None:
+    members = [load_classifier(p, prefer="numpy") for p in TEACHER]
     ensemble = Ensemble(members)
     assert ensemble.stacked is not None
     rng = np.random.default_rng(8)
@@ -183,7 +184,7 @@ def test_graphs_that_differ_are_not_stacked() -> None:
     a = random_member(1)
     with pytest.raises(ModelError, match="differ in structure"):
         StackedExecutor(executors([a, random_member(2, in_q=(0.02, -20))]))
-    shipped = NumpyExecutor(read_graph(DEFAULT_MODEL_PATHS[0]))
+    shipped = NumpyExecutor(read_graph(TEACHER[0]))
     with pytest.raises(ModelError, match="differ in structure"):
         StackedExecutor([shipped, *executors([a])])
     with pytest.raises(ModelError, match="nothing to stack"):

@@ -83,7 +83,7 @@ class MotionClassTracker:
     of occupancy) rewrote that entity several times a second. A running mean, a
     margin for non_human over none, and a change only after CLASS_CHANGE_FRAMES give
     0.1–0.5 changes a minute and "none" all of the time in empty rooms, with fans still
-    non_human 70–90 % of the time and walkers major (shipped ensemble; benchmark and
+    non_human 70–90 % of the time and walkers major (the ensemble; benchmark and
     development suites, docs/bench/HISTORY.md). Occupancy does not use it.
     """
 
@@ -150,11 +150,13 @@ class DetectorOptions:
         if self.hold_time_s == 0:
             raise ValueError("hold_time_s must be positive")
 
-    # The thresholds are set for the shipped ensemble's *mean* probabilities, which are
-    # less extreme than one model's (members disagree on the hard windows): the default
+    # The thresholds are set for an ensemble's *mean* probabilities, which are less
+    # extreme than one model's (members disagree on the hard windows): the default
     # sensitivity 0.5 was chosen on the development suite (not the benchmark) for the
-    # first ensemble and kept for today's, where it has the fewest development alarms
-    # (docs/bench/HISTORY.md: "why an ensemble", "training on learnable labels").
+    # first ensemble and kept since. The shipped model is distilled from the ensemble
+    # (it learns those mean probabilities), and at 0.5 it has fewer development alarms
+    # than the ensemble at the same walk-ins (docs/bench/HISTORY.md: "why an ensemble",
+    # "wide distilled student").
 
     @property
     def major_threshold(self) -> float:

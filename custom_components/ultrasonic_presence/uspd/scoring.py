@@ -2,7 +2,7 @@
 
 Two implementations behind one interface, so the benchmark can put them side by side
 and the product can fall back:
-- `ModelScorer`: the shipped int8 TFLite ensemble (LiteRT or the numpy executor).
+- `ModelScorer`: the shipped int8 TFLite model(s) (LiteRT or the numpy executor).
 - `ConventionalScorer`: Doppler-band energy over an adaptive floor (SoundWave style),
   the baseline — it cannot tell a fan from a person, which is the point of comparing.
 """
@@ -44,12 +44,12 @@ class ConventionalScorer:
 
 
 class ModelScorer:
-    """The int8 classifier ensemble on the scaled context window."""
+    """The int8 classifier (one model or an ensemble) on the scaled context window."""
 
     def __init__(
         self, paths: Sequence[str | Path] | str | Path | None = None, prefer: Prefer = "auto"
     ) -> None:
-        """Load the model(s) (default: the shipped ensemble, model.DEFAULT_MODEL_PATHS)."""
+        """Load the model(s) (default: what ships, model.DEFAULT_MODEL_PATHS)."""
         from .model import load_ensemble
 
         self.classifier = load_ensemble(paths, prefer)
@@ -86,6 +86,6 @@ def load_default_scorer(prefer: Prefer = "auto") -> ModelScorer | ConventionalSc
     conventional detector."""
     from .model import DEFAULT_MODEL_PATHS
 
-    if DEFAULT_MODEL_PATHS:  # the round files found beside the runtime
+    if DEFAULT_MODEL_PATHS:  # the model file(s) found beside the runtime
         return ModelScorer(prefer=prefer)
     return ConventionalScorer()

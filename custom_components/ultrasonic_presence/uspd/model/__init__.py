@@ -1,5 +1,5 @@
-"""Motion classifier runtime: the int8 `presence_round*.tflite` ensemble via LiteRT or
-our numpy executor.
+"""Motion classifier runtime: the int8 `presence.tflite` (or an ensemble of models run as
+one) via LiteRT or our numpy executor.
 
 See MODEL_CARD.md beside this file for what the model is trained on and how well it does.
 """

@@ -1,6 +1,6 @@
 """A motion classifier: one int8 .tflite, run by LiteRT if importable, else numpy.
 
-The product runs several of them as one (ensemble.py): DEFAULT_MODEL_PATHS.
+What ships is DEFAULT_MODEL_PATHS: one model, or several run as one (ensemble.py).
 
 Why two runtimes: LiteRT (ai_edge_litert) is the fast, canonical interpreter but only
 has glibc wheels; Home Assistant OS is Alpine (musl), where our numpy executor runs
@@ -30,9 +30,8 @@ _LOGGER = logging.getLogger(__name__)
 CLASS_NAMES: tuple[str, ...] = ("none", "major", "minor", "non_human")
 
 
-def _shipped_members(directory: Path) -> tuple[Path, ...]:
-    """The ensemble `scripts/train` wrote here (presence_round<N>.tflite), oldest round
-    first: the files are the one record of which rounds ship (see MODEL_CARD.md)."""
+def shipped_rounds(directory: Path) -> tuple[Path, ...]:
+    """An ensemble `scripts/train` wrote (presence_round<N>.tflite), oldest round first."""
     rounds = {}
     for path in directory.glob("presence_round*.tflite"):
         number = path.stem.removeprefix("presence_round")
@@ -41,8 +40,17 @@ def _shipped_members(directory: Path) -> tuple[Path, ...]:
     return tuple(rounds[r] for r in sorted(rounds))
 
 
-DEFAULT_MODEL_PATHS = _shipped_members(Path(__file__).parent)
-# A single-model default (`load_classifier()`): the newest shipped round.
+def _shipped_models(directory: Path) -> tuple[Path, ...]:
+    """What `scripts/train` shipped here: one model (presence.tflite, distilled from the
+    ensemble) or, from a run without distillation, the ensemble's round files. The files
+    are the one record of what ships (see MODEL_CARD.md)."""
+    single = directory / "presence.tflite"
+    return (single,) if single.exists() else shipped_rounds(directory)
+
+
+DEFAULT_MODEL_PATHS = _shipped_models(Path(__file__).parent)
+# A single-model default (`load_classifier()`): the shipped model (an ensemble's newest
+# round).
 DEFAULT_MODEL_PATH = (
     DEFAULT_MODEL_PATHS[-1] if DEFAULT_MODEL_PATHS else Path(__file__).with_name("presence.tflite")
 )

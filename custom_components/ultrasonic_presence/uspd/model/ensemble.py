@@ -1,11 +1,13 @@
-"""The shipped classifier: the last mining rounds' models, probabilities averaged.
+"""Several models run as one, probabilities averaged: the teacher the shipped model is
+distilled from (training/teacher/), and what the product shipped before that.
 
 Why an ensemble: each mining round retrains from scratch on a different mix of hard
 windows, so the rounds err on *different* windows — one calls a slow walker at 3–4 m
 non-human, another a floor fan major. Averaging their probabilities keeps what they
 agree on: on the development suite the average of rounds 1–3 has fewer false alarms
 than round 2 alone at a higher sensitivity, and a shorter walk-in latency tail
-(MODEL_CARD.md, docs/bench/HISTORY.md). The cost is one inference per member.
+(docs/bench/HISTORY.md). The cost is one inference per member, which distillation
+(training/distill.py) removes. The shipped single model runs as an ensemble of one.
 
 Members must share the input quantisation (training calibrates every round on the same
 representative windows), so a feature window is quantised once for all of them. On the
@@ -123,7 +125,7 @@ def load_ensemble(
     *,
     class_names: tuple[str, ...] = CLASS_NAMES,
 ) -> Ensemble:
-    """Load the shipped ensemble (default), or the given model file(s) as one."""
+    """Load what ships (default: one model), or the given model file(s) as one."""
     if paths is None:
         chosen: Sequence[str | Path | bytes] = DEFAULT_MODEL_PATHS
     elif isinstance(paths, str | Path | bytes):
