@@ -487,11 +487,13 @@ def finish(
     contents = _members(cfg, run_dir, teacher_dir)
     if "student" in report:
         shipped = {"presence.tflite": (run_dir / "student.tflite").read_bytes()}
+        teacher = {f"presence_round{r}.tflite": content for r, content in contents.items()}
         teacher_dir.mkdir(parents=True, exist_ok=True)
         for stale in teacher_dir.glob("presence_round*.tflite"):
-            stale.unlink()
-        for r, content in contents.items():
-            (teacher_dir / f"presence_round{r}.tflite").write_bytes(content)
+            if stale.name not in teacher:
+                stale.unlink()
+        for name, content in teacher.items():
+            (teacher_dir / name).write_bytes(content)
     else:
         shipped = {f"presence_round{r}.tflite": content for r, content in contents.items()}
     report["real_check"] = check(list(shipped.values()))
