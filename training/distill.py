@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .train import Config
 
 F32 = npt.NDArray[np.float32]
+I8 = npt.NDArray[np.int8]
 
 
 def teacher_probabilities(members: Sequence[bytes], x: F32) -> F32:
@@ -45,22 +46,18 @@ def teacher_probabilities(members: Sequence[bytes], x: F32) -> F32:
 
 def transfer_set(
     members: Sequence[bytes],
-    seed_scenes: Sequence[C.Scene],
-    pool_scenes: Sequence[C.Scene],
+    x_seed: F32,
+    y_seed: I8,
+    pool_scenes: list[C.Scene],
+    *,
     cfg: Config,
     rng: np.random.Generator,
-) -> tuple[F32, npt.NDArray[np.int8], F32, dict[str, int]]:
-    """(windows, true labels, soft targets, counts) the student learns from."""
-    from uspd.dsp.features import CONTEXT_FRAMES
+) -> tuple[F32, I8, F32, dict[str, int]]:
+    """(windows, true labels, soft targets, counts) the student learns from, given the
+    run's seed windows (`train.seed_windows`)."""
+    from .train import hard_masks, training_windows
 
-    from .train import hard_masks
-
-    def cut(scenes: Sequence[C.Scene], stride: int) -> tuple[F32, npt.NDArray[np.int8]]:
-        index = C.window_index(scenes, CONTEXT_FRAMES, stride, learnable_only=cfg.learnable_only)
-        return C.windows(scenes, index, CONTEXT_FRAMES)
-
-    x_seed, y_seed = cut(seed_scenes, cfg.stride_train)
-    x_pool, y_pool = cut(pool_scenes, cfg.stride_pool)
+    x_pool, y_pool = training_windows(pool_scenes, cfg.stride_pool, cfg)
     p_pool = teacher_probabilities(members, x_pool)
     hard = hard_masks(p_pool, y_pool, cfg)["keep"]
     easy = np.flatnonzero(~hard)
@@ -84,8 +81,9 @@ def transfer_set(
 
 def distill(
     members: Sequence[bytes],
-    seed_scenes: Sequence[C.Scene],
-    pool_scenes: Sequence[C.Scene],
+    x_seed: F32,
+    y_seed: I8,
+    pool_scenes: list[C.Scene],
     *,
     rep: F32,
     cfg: Config,
@@ -97,7 +95,7 @@ def distill(
     from .train import CLASS_WEIGHTS, export_int8, fit, float_int8_agreement
 
     t0 = time.monotonic()
-    x, y, soft, counts = transfer_set(members, seed_scenes, pool_scenes, cfg, rng)
+    x, y, soft, counts = transfer_set(members, x_seed, y_seed, pool_scenes, cfg=cfg, rng=rng)
     print(f"distilling: {counts}", flush=True)
     weights = np.array([CLASS_WEIGHTS[c] for c in sorted(CLASS_WEIGHTS)], np.float32)
     model = fit(

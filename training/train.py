@@ -322,17 +322,24 @@ def corpora(cfg: Config) -> Corpora:
     return Corpora(seed, holdout, pool, round(time.monotonic() - t0, 1))
 
 
+def training_windows(
+    scenes: list[C.Scene], stride: int, cfg: Config
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int8]]:
+    """Windows every `stride` frames for training and mining (learnable frames only, if
+    configured) and their labels."""
+    from uspd.dsp.features import CONTEXT_FRAMES
+
+    only = cfg.learnable_only
+    idx = C.window_index(scenes, CONTEXT_FRAMES, stride, learnable_only=only)
+    return C.windows(scenes, idx, CONTEXT_FRAMES)
+
+
 def seed_windows(
     cfg: Config, scenes: list[C.Scene]
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int8], npt.NDArray[np.float32], Any]:
     """Seed training windows, the 400 int8 calibration windows drawn from them and the
     run's random generator (whose next draws distillation makes, in either entry)."""
-    from uspd.dsp.features import CONTEXT_FRAMES
-
-    idx = C.window_index(
-        scenes, CONTEXT_FRAMES, cfg.stride_train, learnable_only=cfg.learnable_only
-    )
-    x, y = C.windows(scenes, idx, CONTEXT_FRAMES)
+    x, y = training_windows(scenes, cfg.stride_train, cfg)
     rng = np.random.default_rng(cfg.train_seed)
     rep = x[rng.choice(len(x), size=min(400, len(x)), replace=False)]
     return x, y, rep, rng
@@ -358,7 +365,8 @@ def run(
     t_start = time.monotonic()
     RUNS_DIR.mkdir(parents=True, exist_ok=True)
     data = corpora(cfg)
-    x_train, y_train, rep, rng = seed_windows(cfg, data.seed)
+    x_seed, y_seed, rep, rng = seed_windows(cfg, data.seed)
+    x_train, y_train = x_seed, y_seed
     pool_scenes = data.pool
     slices = np.array_split(np.arange(len(pool_scenes)), max(cfg.rounds, 1))
 
@@ -380,10 +388,7 @@ def run(
         }
         if r < cfg.rounds:
             part = [pool_scenes[i] for i in slices[r]]
-            pidx = C.window_index(
-                part, CONTEXT_FRAMES, cfg.stride_pool, learnable_only=cfg.learnable_only
-            )
-            x_pool, y_pool = C.windows(part, pidx, CONTEXT_FRAMES)
+            x_pool, y_pool = training_windows(part, cfg.stride_pool, cfg)
             chosen, stats = mine(predict_float(model, x_pool), y_pool, cfg, cfg.train_seed + r)
             entry["mined"] = {**stats, "pool_scenes": len(part)}
             x_train = np.concatenate([x_train, x_pool[chosen]])
@@ -401,8 +406,9 @@ def run(
         "params": int(model.count_params()),
         "tflite_bytes": len(model_bytes),
     }
-    members = _members(cfg, out_dir, teacher_dir)
-    _teach(report, list(members.values()), cfg=cfg, data=data, rep=rep, rng=rng, out_dir=out_dir)
+    members = list(_members(cfg, out_dir, teacher_dir).values())
+    seed = (x_seed, y_seed)
+    _teach(report, members, seed, cfg=cfg, data=data, rep=rep, rng=rng, out_dir=out_dir)
     report["total_seconds"] = round(time.monotonic() - t_start, 1)
     finish(report, cfg, out_dir, card_path=card_path, model_dir=model_dir, teacher_dir=teacher_dir)
     return report
@@ -411,6 +417,7 @@ def run(
 def _teach(
     report: dict[str, Any],
     members: list[bytes],
+    seed: tuple[npt.NDArray[np.float32], npt.NDArray[np.int8]],
     *,
     cfg: Config,
     data: Corpora,
@@ -428,7 +435,7 @@ def _teach(
         **evaluate(members, data.holdout, CONTEXT_FRAMES),
     }
     if cfg.distill:
-        student, facts = distill(members, data.seed, data.pool, rep=rep, cfg=cfg, rng=rng)
+        student, facts = distill(members, *seed, data.pool, rep=rep, cfg=cfg, rng=rng)
         (out_dir / "student.tflite").write_bytes(student)
         report["student"] = {**facts, **evaluate(student, data.holdout, CONTEXT_FRAMES)}
         print(json.dumps({k: v for k, v in report["student"].items() if k != "confusion"}))
@@ -449,10 +456,11 @@ def distill_only(
     rounds = tuple(int(f.stem.removeprefix("presence_round")) for f in files)
     cfg = Config(ensemble=rounds)
     data = corpora(cfg)
-    _, _, rep, rng = seed_windows(cfg, data.seed)
+    x_seed, y_seed, rep, rng = seed_windows(cfg, data.seed)
     report = _base_report(cfg, data)
     members = [f.read_bytes() for f in files]
-    _teach(report, members, cfg=cfg, data=data, rep=rep, rng=rng, out_dir=out_dir)
+    seed = (x_seed, y_seed)
+    _teach(report, members, seed, cfg=cfg, data=data, rep=rep, rng=rng, out_dir=out_dir)
     report["total_seconds"] = round(time.monotonic() - t_start, 1)
     finish(report, cfg, out_dir, card_path=card_path, model_dir=model_dir, teacher_dir=teacher_dir)
     return report

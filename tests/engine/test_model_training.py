@@ -152,9 +152,13 @@ def test_transfer_set_keeps_seed_and_hard_pool_windows_and_mixes_targets(
     seed = [_feature_scene(1, C.MAJOR), _feature_scene(2, C.NONE)]
     pool = [_feature_scene(3 + i, C.NON_HUMAN, floor_db=-95.0 + 20 * (i % 2)) for i in range(4)]
     cfg = Config(stride_train=4, stride_pool=2, easy_share=0.5, label_share=0.3)
-    x, y, soft, counts = distill.transfer_set([], seed, pool, cfg, np.random.default_rng(0))
     idx = C.window_index(seed, CONTEXT_FRAMES, 4, learnable_only=True)
     x_seed, y_seed = C.windows(seed, idx, CONTEXT_FRAMES)
+
+    def transfer(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        return distill.transfer_set([], x_seed, y_seed, pool, cfg=cfg, rng=rng)
+
+    x, y, soft, counts = transfer(np.random.default_rng(0))
     assert counts["seed_windows"] == len(x_seed) > 0
     np.testing.assert_array_equal(x[: len(x_seed)], x_seed)
     np.testing.assert_array_equal(y[: len(y_seed)], y_seed)
@@ -174,7 +178,7 @@ def test_transfer_set_keeps_seed_and_hard_pool_windows_and_mixes_targets(
     np.testing.assert_allclose(soft, expected, atol=1e-6)
     np.testing.assert_allclose(soft.sum(axis=1), 1.0, atol=1e-5)
     # Seeded: the same generator state draws the same easy windows, another does not.
-    again = distill.transfer_set([], seed, pool, cfg, np.random.default_rng(0))
+    again = transfer(np.random.default_rng(0))
     np.testing.assert_array_equal(again[0], x)
-    other = distill.transfer_set([], seed, pool, cfg, np.random.default_rng(1))
+    other = transfer(np.random.default_rng(1))
     assert not np.array_equal(other[0], x)
