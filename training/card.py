@@ -170,8 +170,6 @@ def write_card(report: dict[str, Any], path: Path) -> None:
             f"{len(members)} models (mining rounds {', '.join(map(str, members))} of one "
             "training run;\nsee Distillation below)."
         )
-        width, params, size = cfg["student_width"], student["params"], student["tflite_bytes"]
-        agreement = student["float_int8_argmax_agreement"]
         cost_txt = (
             "One inference per 50 ms frame; its cost on the\nnumpy executor and LiteRT is "
             "measured by `uspd bench` (README, Benchmark)."
@@ -183,12 +181,15 @@ def write_card(report: dict[str, Any], path: Path) -> None:
             "probabilities\n(`uspd.model.Ensemble`): the rounds retrain from scratch on "
             "different mixes of hard\nwindows, so they err on different windows (figures below)."
         )
-        width, params, size = cfg["width"], report["params"], report["tflite_bytes"]
-        agreement = report["float_int8_argmax_agreement"]
         cost_txt = (
             "The members run as one stacked pass on the numpy executor\n"
             "(`uspd/model/stacked.py`) and one LiteRT call each; `uspd bench` measures both."
         )
+    # The shipped model's own facts: the student's, else the last round's (the report's).
+    made = student or report
+    width = cfg["student_width"] if student else cfg["width"]
+    params, size = made["params"], made["tflite_bytes"]
+    agreement = made["float_int8_argmax_agreement"]
     teacher_card = (
         ""
         if rounds
