@@ -6,8 +6,8 @@ than one model's output, and three models cost three inferences per frame. A sin
 wider student trained on the teacher's probabilities ("soft targets", Hinton, Vinyals
 & Dean 2015, "Distilling the Knowledge in a Neural Network", arXiv:1503.02531) keeps
 what the rounds agree on and is one inference. Measured on the development rooms
-(docs/bench/HISTORY.md, "wide distilled student"): 8 alarms in 9.9 h of empty rooms
-at 76/77 walk-ins against the ensemble's 10 at 74/77.
+(docs/bench/HISTORY.md, "one distilled model ships"): 76/77 walk-ins with 5 alarms in
+3 h of empty rooms, where the ensemble needs 10 for the same walk-ins.
 
 The transfer set is where the teacher's knowledge matters: the labelled seed windows,
 every pool window the teacher gets wrong, is unsure about or nearly alarms on (the

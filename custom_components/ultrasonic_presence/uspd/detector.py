@@ -154,9 +154,9 @@ class DetectorOptions:
     # extreme than one model's (members disagree on the hard windows): the default
     # sensitivity 0.5 was chosen on the development suite (not the benchmark) for the
     # first ensemble and kept since. The shipped model is distilled from the ensemble
-    # (it learns those mean probabilities), and at 0.5 it has fewer development alarms
-    # than the ensemble at the same walk-ins (docs/bench/HISTORY.md: "why an ensemble",
-    # "wide distilled student").
+    # (it learns those mean probabilities); at 0.5 it finds as many development walk-ins
+    # as the ensemble at 0.7, with half the alarms (docs/bench/HISTORY.md: "why an
+    # ensemble", "one distilled model ships").
 
     @property
     def major_threshold(self) -> float:
