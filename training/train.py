@@ -77,7 +77,7 @@ class Config:
     learnable_only: bool = True
     # The shipped model: one wider student distilled from the ensemble (distill.py).
     distill: bool = True
-    student_width: int = 18
+    student_width: int = 14
     student_epochs: int = 12
     label_share: float = 0.3  # target = share · one-hot truth + rest · teacher
     easy_share: float = 0.3  # of the pool windows the teacher finds easy, kept at random
