@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from uspd import bench
 from uspd.detector import REASON_WARMING_UP, DetectorOptions
+from uspd.scoring import ModelScorer
 from uspd.sim import Scenario
 from uspd.sim.people import SeatedPerson, WalkingPerson
 from uspd.sim.truth import TruthFrame
@@ -196,7 +198,7 @@ def test_suite_reports_det_points_consistent_with_its_headline(
             random_scenario("walk", 12, duration_s=12.0, sample_rate=48_000, n_mics=2),
         ),
     ]
-    monkeypatch.setattr(bench, "build_suite", lambda scale, groups=None: scenes)
+    monkeypatch.setattr(bench, "build_suite", lambda scale, groups=None, seed_base=0: scenes)
     report = bench.run_suite(0.0)
     model, conventional = report.scorers["pipeline"], report.scorers["conventional"]
     assert [p["value"] for p in model["det"]] == list(bench.SENSITIVITIES)
@@ -243,3 +245,36 @@ def test_cli_compute_only_skips_the_suite(
     monkeypatch.setattr(bench, "compute_figures", lambda: {"dsp_realtime_factor": 123.0})
     assert cli.main(["bench", "--compute-only", "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"dsp_realtime_factor": 123.0}
+
+
+def test_development_suite_is_the_same_recipe_on_other_seeds() -> None:
+    """`uspd bench --dev`: the benchmark's kinds and groups, none of its (or training's)
+    scenes, so choosing on it leaves the benchmark unseen."""
+    bench_suite = bench.build_suite(0.25)
+    dev_suite = bench.build_suite(0.25, seed_base=bench.DEV_SEED_BASE)
+    assert [(s.group, s.kind) for s in dev_suite] == [(s.group, s.kind) for s in bench_suite]
+    bench_seeds = {s.scenario.seed for s in bench_suite}
+    dev_seeds = {s.scenario.seed for s in dev_suite}
+    assert len(dev_seeds) == len(dev_suite) and not dev_seeds & bench_seeds
+    assert min(dev_seeds) >= bench.DEV_SEED_BASE > max(bench_seeds)
+    assert bench.SPEED_SCENE_SEED not in dev_seeds
+
+
+def test_bench_scores_a_candidate_model(tmp_path: Path) -> None:
+    """`uspd bench --model FILE`: that file in place of the shipped model; a file the
+    engine cannot run is one clear error before any scene is rendered."""
+    from uspd import cli
+    from uspd.commands.bench import _scorers
+    from uspd.model import DEFAULT_MODEL_PATH
+
+    scorers = _scorers([str(DEFAULT_MODEL_PATH)])
+    assert scorers is not None and set(scorers) == {"pipeline", "conventional"}
+    pipeline = scorers["pipeline"]()
+    assert isinstance(pipeline, ModelScorer)
+    assert pipeline.classifier.sources == (str(DEFAULT_MODEL_PATH),)
+    assert _scorers(None) is None
+
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(b"not a model")
+    for path in (broken, tmp_path / "missing.tflite"):
+        assert cli.main(["bench", "--model", str(path), "--quiet"]) == 2

@@ -6,7 +6,10 @@ import argparse
 import json
 import sys
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..bench import ScorerFactory
 
 
 def register(sub: Any) -> None:
@@ -37,12 +40,32 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--no-det", action="store_true", help="skip the DET sweep (operating points)"
     )
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="the development suite (other seeds, same recipe): choose models and "
+        "settings on it, then run the benchmark once",
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        metavar="FILE",
+        help="score with this int8 .tflite instead of the shipped model (repeat to "
+        "average several, as an ensemble)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the suite and print the table (or JSON)."""
-    from ..bench import compute_figures, compute_lines, run_suite, table
+    from ..bench import (
+        BENCH_SEED_BASE,
+        DEV_SEED_BASE,
+        compute_figures,
+        compute_lines,
+        run_suite,
+        table,
+    )
 
     if args.compute_only:
         # How much of this machine one room takes, without the suite's minutes of CPU.
@@ -59,7 +82,14 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     groups = frozenset(args.only) if args.only else None
-    report = run_suite(args.scale, progress=progress, det=not args.no_det, groups=groups)
+    report = run_suite(
+        args.scale,
+        _scorers(args.model),
+        progress=progress,
+        det=not args.no_det,
+        groups=groups,
+        seed_base=DEV_SEED_BASE if args.dev else BENCH_SEED_BASE,
+    )
     if not args.no_compute:
         report.compute.update(compute_figures())
     if args.json:
@@ -68,3 +98,19 @@ def run(args: argparse.Namespace) -> int:
         for line in table(report):
             print(line)
     return 0
+
+
+def _scorers(models: list[str] | None) -> dict[str, ScorerFactory] | None:
+    """The suite's scorers with `models` in place of the shipped model (None: the
+    defaults); a file that is missing or not a model the engine runs is a UserError."""
+    if not models:
+        return None
+    from ..cli import UserError
+    from ..model import ModelError
+    from ..scoring import ConventionalScorer, ModelScorer
+
+    try:
+        ModelScorer(models)  # load once up front: a bad file fails before any scene
+    except ModelError as err:
+        raise UserError(str(err)) from err
+    return {"pipeline": lambda: ModelScorer(models), "conventional": ConventionalScorer}
