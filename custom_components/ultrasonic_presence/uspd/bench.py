@@ -418,10 +418,12 @@ def run_suite(
         "pipeline": load_default_scorer,
         "conventional": ConventionalScorer,
     }
+    # Each scorer made once up front: a model that cannot load fails before the
+    # suite's scenes are built and calibrated.
+    runtimes = {name: factory().runtime for name, factory in scorers.items()}
     suite = build_suite(scale, groups, seed_base=seed_base)
     outcomes: dict[str, list[SceneOutcome]] = {name: [] for name in scorers}
     sweeps: dict[str, dict[float, list[SceneOutcome]]] = {name: {} for name in scorers}
-    runtimes = {name: factory().runtime for name, factory in scorers.items()}
     pipeline_cpu = 0.0
     audio_s = 0.0
     for n, scene in enumerate(suite, 1):

@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         run_suite,
         table,
     )
+    from ..cli import UserError
+    from ..model import ModelError
 
     if args.compute_only:
         # How much of this machine one room takes, without the suite's minutes of CPU.
@@ -82,14 +84,17 @@ def run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr, flush=True)
 
     groups = frozenset(args.only) if args.only else None
-    report = run_suite(
-        args.scale,
-        _scorers(args.model),
-        progress=progress,
-        det=not args.no_det,
-        groups=groups,
-        seed_base=DEV_SEED_BASE if args.dev else BENCH_SEED_BASE,
-    )
+    try:
+        report = run_suite(
+            args.scale,
+            _scorers(args.model),
+            progress=progress,
+            det=not args.no_det,
+            groups=groups,
+            seed_base=DEV_SEED_BASE if args.dev else BENCH_SEED_BASE,
+        )
+    except ModelError as err:  # a --model file (or the install) the engine cannot run
+        raise UserError(str(err)) from err
     if not args.no_compute:
         report.compute.update(compute_figures())
     if args.json:
@@ -102,15 +107,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _scorers(models: list[str] | None) -> dict[str, ScorerFactory] | None:
     """The suite's scorers with `models` in place of the shipped model (None: the
-    defaults); a file that is missing or not a model the engine runs is a UserError."""
+    defaults). run_suite makes each once before any scene, so a bad file fails first."""
     if not models:
         return None
-    from ..cli import UserError
-    from ..model import ModelError
     from ..scoring import ConventionalScorer, ModelScorer
 
-    try:
-        ModelScorer(models)  # load once up front: a bad file fails before any scene
-    except ModelError as err:
-        raise UserError(str(err)) from err
     return {"pipeline": lambda: ModelScorer(models), "conventional": ConventionalScorer}
