@@ -420,6 +420,26 @@ def _random_single_op_models(rng: np.random.Generator) -> list[tuple[str, bytes,
             (1, 5, 7, 2),
         ),
         (
+            # Tiles = stride, VALID: the product form; the last row and column are
+            # covered by no tile (cropped).
+            "average pool tiled, VALID",
+            single_op(
+                "AVERAGE_POOL_2D",
+                (1, 7, 9, 3),
+                (1, 2, 4, 3),
+                in_q=(0.05, -7),
+                out_q=(0.05, -7),
+                options={
+                    "padding": "VALID",
+                    "stride_w": 2,
+                    "stride_h": 3,
+                    "filter_w": 2,
+                    "filter_h": 3,
+                },
+            ),
+            (1, 7, 9, 3),
+        ),
+        (
             "average pool SAME",
             single_op(
                 "AVERAGE_POOL_2D",

@@ -444,12 +444,57 @@ def _fully_connected_kernel(s: FullyConnectedSpec) -> Kernel:
     return run
 
 
+@dataclass(frozen=True)
+class TileAverage:
+    """A tiled average pool as one product: (H·W, OH·OW) 0/1 matrix summing each tile."""
+
+    matrix: npt.NDArray[np.float32]
+    count: int
+    kernel: tuple[int, int]
+    out_hw: tuple[int, int]
+
+
+def _tile_average_matrix(s: PoolSpec) -> TileAverage | None:
+    """The product form of a `_tiled` average pool, or None where float32 sums of its
+    tiles could be inexact (a tile of 2^17 or more int8 values)."""
+    (kh, kw), (oh, ow) = s.geometry.kernel, s.geometry.out_hw
+    count = kh * kw
+    if count * 128 >= 2**24:
+        return None
+    w_in = ow * kw
+    matrix = np.zeros((oh * kh * w_in, oh * ow), np.float32)
+    for y in range(oh * kh):
+        for x in range(w_in):
+            matrix[y * w_in + x, (y // kh) * ow + x // kw] = 1.0
+    return TileAverage(matrix, count, (kh, kw), (oh, ow))
+
+
+def _tile_average(x: Int8Array, pool: TileAverage, lo: Any, hi: Any) -> Int8Array:
+    """reference_integer_ops::AveragePool on a tiled geometry, NCHW int8 in and out.
+
+    The tile sums come from one float32 product (integers below 2^24: exact in any
+    order); the rounding is TFLite's (|sum| + count/2) / count in integer division,
+    half away from zero. On floats holding exact integers, floor_divide is exact.
+    """
+    n, c = x.shape[:2]
+    (oh, ow), (kh, kw) = pool.out_hw, pool.kernel
+    # VALID padding may leave rows/columns no tile covers: cropped, as _tile_reduce does.
+    tiles = x[:, :, : oh * kh, : ow * kw].astype(np.float32, order="C")
+    sums = tiles.reshape(n * c, -1) @ pool.matrix
+    magnitude = np.floor_divide(np.abs(sums) + np.float32(pool.count // 2), pool.count)
+    rounded = np.copysign(magnitude, sums).reshape(n, c, oh, ow)
+    np.maximum(rounded, lo, out=rounded)
+    np.minimum(rounded, hi, out=rounded)
+    return rounded.astype(np.int8)
+
+
 def pool_kernel(s: PoolSpec, lo: Any, hi: Any) -> Kernel:
     """Max or average pool of NCHW int8 (any channel count); lo/hi: the activation
     bounds, scalars or per-channel (C, 1, 1) arrays."""
     g = s.geometry
     tiled = _tiled(g.pads, g.kernel, g.stride)
     half = s.count // 2
+    averaging = _tile_average_matrix(s) if s.kind == "average" and tiled else None
 
     def run_max(values: dict[int, Any]) -> None:
         if tiled:
@@ -463,6 +508,9 @@ def pool_kernel(s: PoolSpec, lo: Any, hi: Any) -> Kernel:
         values[s.dst] = np.clip(acc, lo, hi).astype(np.int8)
 
     def run_average(values: dict[int, Any]) -> None:
+        if averaging is not None:
+            values[s.dst] = _tile_average(values[s.src], averaging, lo, hi)
+            return
         if tiled:
             acc = _tile_reduce(values[s.src].astype(np.int64), g.kernel, g.out_hw, np.add)
         else:
