@@ -23,6 +23,8 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -48,11 +50,14 @@ from .const import (
     CONF_MAX_LEVEL,
     CONF_MINOR_WINDOW,
     CONF_OUTPUT_DEVICE,
+    CONF_QUIET_ENTITIES,
+    CONF_QUIET_TIME,
     CONF_SAMPLE_RATE,
     CONF_SENSITIVITY,
     CONF_SOURCE,
     DEFAULT_DEVICE,
     DEFAULT_NODE_PORT,
+    DEFAULT_QUIET_TIME,
     DEFAULT_SAMPLE_RATE,
     DOMAIN,
     ERROR_AUTH_FAILED,
@@ -61,6 +66,7 @@ from .const import (
     KNOWN_ERRORS,
     LOGGER,
     MAX_CHANNELS,
+    QUIET_DOMAINS,
     SAMPLE_RATES,
     SIMULATED_PARAMS,
     SOURCE_KINDS,
@@ -217,6 +223,10 @@ OPTIONS_SCHEMA = probatio.Schema(
                 mode=SelectSelectorMode.DROPDOWN,
             )
         ),
+        probatio.Optional(CONF_QUIET_ENTITIES): EntitySelector(
+            EntitySelectorConfig(domain=list(QUIET_DOMAINS), multiple=True)
+        ),
+        probatio.Required(CONF_QUIET_TIME): _seconds(1, 60, 1),
     }
 )
 
@@ -658,15 +668,29 @@ class UltrasonicPresenceOptionsFlow(OptionsFlowWithReload):
     """Tune the detector; the entry reloads with the new options."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Sensitivity, timings, emission level and band."""
+        """Sensitivity, timings, emission level, band, and the switches whose turning
+        on starts an interferer (a quiet time follows)."""
         if user_input is not None:
             values = {
                 key: value if key == CONF_BAND else float(value)
                 for key, value in user_input.items()
+                if key not in (CONF_QUIET_ENTITIES, CONF_QUIET_TIME)
             }
             options = RunnerOptions.from_dict({**self.config_entry.options, **values})
-            return self.async_create_entry(data=options.to_dict())
-        current = {**RunnerOptions().to_dict(), **self.config_entry.options}
+            return self.async_create_entry(
+                data={
+                    **options.to_dict(),
+                    # The adapter's own options: which switches start an interferer.
+                    CONF_QUIET_ENTITIES: list(user_input.get(CONF_QUIET_ENTITIES, [])),
+                    CONF_QUIET_TIME: float(user_input[CONF_QUIET_TIME]),
+                }
+            )
+        current = {
+            **RunnerOptions().to_dict(),
+            CONF_QUIET_ENTITIES: [],
+            CONF_QUIET_TIME: DEFAULT_QUIET_TIME,
+            **self.config_entry.options,
+        }
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, current),

@@ -6,6 +6,7 @@ import logging
 from typing import Final, get_args
 
 from .uspd.audio.source import ERROR_CODES as ENGINE_ERROR_CODES
+from .uspd.detector import DEFAULT_QUIET_S
 from .uspd.dsp.frontend import MAX_CHANNELS as ENGINE_MAX_CHANNELS
 from .uspd.node.client import DEFAULT_PORT
 from .uspd.runner import Band
@@ -49,6 +50,20 @@ CONF_EMISSION_PAUSE: Final = "emission_pause_s"
 CONF_MAX_LEVEL: Final = "max_level_dbfs"
 CONF_BAND: Final = "band"
 BANDS: Final = get_args(Band)
+# Options kept by the adapter (not RunnerOptions): interferers Home Assistant switches.
+CONF_QUIET_ENTITIES: Final = "quiet_after_entities"
+CONF_QUIET_TIME: Final = "quiet_after_s"
+DEFAULT_QUIET_TIME: Final = DEFAULT_QUIET_S  # why 3 s: its docstring
+QUIET_DOMAINS: Final = (
+    "fan",
+    "switch",
+    "climate",
+    "humidifier",
+    "input_boolean",
+    "binary_sensor",
+)
+QUIET_INACTIVE_STATES: Final = frozenset({"off", "idle", "standby", "unavailable", "unknown"})
+"""States an interferer is off in; a change from one of these to any other is its start."""
 
 # SourceError.code values the engine raises.
 ERROR_DEVICE_NOT_FOUND: Final = "device_not_found"

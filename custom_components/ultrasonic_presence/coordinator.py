@@ -6,15 +6,25 @@ from functools import partial
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
+from homeassistant.core import (
+    CALLBACK_TYPE,
+    Event,
+    EventStateChangedData,
+    HassJob,
+    HomeAssistant,
+    callback,
+)
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.event import async_call_later, async_track_state_change_event
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from .const import (
     CONF_CALIBRATION,
+    CONF_QUIET_ENTITIES,
+    CONF_QUIET_TIME,
     CONF_SOURCE,
+    DEFAULT_QUIET_TIME,
     DOMAIN,
     ERROR_AUTH_FAILED,
     HEALTH_ISSUE_DELAY,
@@ -23,6 +33,7 @@ from .const import (
     KNOWN_HEALTH_PROBLEMS,
     LOGGER,
     MIN_WRITE_INTERVAL,
+    QUIET_INACTIVE_STATES,
     UNAVAILABLE_ISSUE_DELAY,
 )
 from .uspd.audio.factory import SourceSpec
@@ -67,6 +78,11 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
         self.spec = SourceSpec.from_dict(entry.data[CONF_SOURCE])
         self.calibration = CalibrationResult.from_dict(entry.data[CONF_CALIBRATION])
         self.options = RunnerOptions.from_dict(dict(entry.options))
+        # Switches whose turning on starts an interferer (a fan an automation runs):
+        # new motion is ignored for quiet_time seconds after (OccupancyDetector).
+        self.quiet_entities: list[str] = list(entry.options.get(CONF_QUIET_ENTITIES, []))
+        self.quiet_time = float(entry.options.get(CONF_QUIET_TIME, DEFAULT_QUIET_TIME))
+        self._quiet_unsub: CALLBACK_TYPE | None = None
         # Entities and the device are keyed by the entry, not by the source's unique
         # id: reconfiguring onto another sound card keeps the entities and history.
         self.device_id: str = entry.entry_id
@@ -122,12 +138,19 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
             )
         )
         await self.hass.async_add_executor_job(self.runner.start)
+        if self.quiet_entities:
+            self._quiet_unsub = async_track_state_change_event(
+                self.hass, self.quiet_entities, self._async_interferer_changed
+            )
 
     async def async_stop(self) -> None:
         """Stop the worker thread and drop anything still scheduled (idempotent)."""
         if self._stopped:
             return
         self._stopped = True
+        if self._quiet_unsub is not None:
+            self._quiet_unsub()
+            self._quiet_unsub = None
         if self._flush_unsub is not None:
             self._flush_unsub()
             self._flush_unsub = None
@@ -164,6 +187,20 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
             return
 
     # -- event loop side ------------------------------------------------------------
+
+    @callback
+    def _async_interferer_changed(self, event: Event[EventStateChangedData]) -> None:
+        """A chosen switch turned on: new motion is ignored for the quiet time (its fan
+        spins up through walking speeds). Only a start counts: off → on, not on → on."""
+        new, old = event.data["new_state"], event.data["old_state"]
+        if self._stopped or self.runner is None or new is None:
+            return
+        if new.state in QUIET_INACTIVE_STATES:
+            return
+        if old is not None and old.state not in QUIET_INACTIVE_STATES:
+            return
+        # Appends to a list under the runner's lock: nothing here blocks the loop.
+        self.runner.ignore_new_motion(self.quiet_time, f"{new.entity_id} switched on")
 
     @callback
     def async_handle_state(self, state: SensorState) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from uspd import bench
@@ -178,6 +179,46 @@ def test_replay_reproduces_the_pipelines_decisions() -> None:
     assert bench._replay(results, DetectorOptions()) != occupancy  # the hold matters
 
 
+def test_switch_hints_replay_ignores_a_fan_spin_up() -> None:
+    """Told when the fan was switched on, the replay ignores the spin-up's major-motion
+    frames for the quiet time and counts major motion after it, as the runner would."""
+    from uspd.detector import OccupancyDetector
+    from uspd.pipeline import FrameResult
+    from uspd.sim.fans import FloorFan
+    from uspd.sim.library import random_scenario
+    from uspd.sim.randomness import Switches
+
+    fan_on, fan_cycled = (
+        FloorFan(position=(1.0, 1.0), switches=Switches((3.0, 10.0, 20.0))),
+        FloorFan(position=(2.0, 1.0), switches=Switches((5.0, 8.0), initial=True)),
+    )
+    scenario = random_scenario("empty", 5, duration_s=30.0).replace(actors=(fan_on, fan_cycled))
+    assert bench._switch_ons(scenario) == [3.0, 8.0, 20.0]
+
+    def frame(t: float, p_major: float) -> FrameResult:
+        p = np.array([1.0 - p_major, p_major, 0.0, 0.0], np.float32)
+        decision = OccupancyDetector().update(t, p)  # any Decision carrying this time
+        return FrameResult(
+            decision=decision,
+            probabilities=p,
+            carrier_dbfs=-20.0,
+            snr_db=40.0,
+            music_present=False,
+            health_problem=None,
+            warming_up=False,
+        )
+
+    # Quiet room, then the spin-up reads as major motion 0.7–1.2 s after the switch.
+    results = [frame(3.0 + 0.05 * i, 0.9 if 14 <= i < 24 else 0.0) for i in range(100)]
+    options = DetectorOptions(hold_time_s=15.0)
+    assert any(o for _, o in bench._replay(results, options))
+    assert not any(o for _, o in bench._replay(results, options, quiet_from=[3.0]))
+    # Major motion that lasts past the quiet time still turns the room occupied.
+    walking = [frame(3.0 + 0.05 * i, 0.9 if i >= 14 else 0.0) for i in range(100)]
+    first = next(t for t, o in bench._replay(walking, options, quiet_from=[3.0]) if o)
+    assert first == pytest.approx(3.0 + bench.DEFAULT_QUIET_S + 0.05)
+
+
 def test_suite_reports_det_points_consistent_with_its_headline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -212,6 +253,13 @@ def test_suite_reports_det_points_consistent_with_its_headline(
     assert misses == sorted(misses, reverse=True)
     assert report.compute["pipeline_realtime_factor"] > 0
     assert any("DET pipeline" in line for line in bench.table(report))
+    hinted = model["with_switch_hints"]
+    assert "with_switch_hints" not in conventional
+    assert hinted["quiet_s"] == bench.DEFAULT_QUIET_S
+    assert sum(hinted["false_alarms"].values()) <= sum(
+        v["alarms"] for v in model["false_alarms"].values()
+    )
+    assert any("told of fan/HVAC switch-ons" in line for line in bench.table(report))
 
 
 def test_suite_groups_select_the_same_scenes(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -183,6 +183,23 @@ def test_warming_up_cannot_turn_on_but_keeps_occupied() -> None:
     assert held.occupied and held.reason != REASON_WARMING_UP
 
 
+def test_quiet_time_after_an_interferer_switched_on() -> None:
+    """A fan switched on (the adapter says so): for the quiet time its spin-up cannot
+    make the empty room occupied, and the reason names it; then motion counts again.
+    A room already occupied stays occupied through a quiet time."""
+    det = OccupancyDetector()
+    det.ignore_new_motion(3.0, "fan.bedroom switched on")
+    det.ignore_new_motion(2.0, "shorter request")  # never shortens the quiet time
+    quiet = [det.update(i * HOP, probs(MotionClass.HUMAN_MAJOR)) for i in range(60)]
+    assert not any(d.occupied for d in quiet)
+    assert quiet[-1].reason == "ignoring new motion: fan.bedroom switched on"
+    assert quiet[-1].state_reason == quiet[-1].reason
+    after = [det.update(3.0 + i * HOP, probs(MotionClass.HUMAN_MAJOR)) for i in range(3)]
+    assert [d.occupied for d in after] == [False, True, True]  # 2 of 3 frames, as ever
+    det.ignore_new_motion(10.0, "fan.bedroom switched on")
+    assert all(run(det, 3.15, 2.0, MotionClass.HUMAN_MINOR))
+
+
 def test_shown_class_stays_none_in_a_quiet_room_where_frames_split() -> None:
     """A quiet empty room: the models split between none and non_human frame by frame
     (argmax flipping several times a second). The shown class stays none, unchanged."""

@@ -101,6 +101,22 @@ def test_walk_in_turns_occupied_and_reports_calibrated_carrier(
     assert sources[0].closed and sources[0].emissions[-1][0] is None  # silenced on stop
 
 
+def test_ignore_new_motion_delays_onset_then_detects(calibration: CalibrationResult) -> None:
+    """A quiet time asked for from another thread (Home Assistant: a fan switched on)
+    applies from the next block: the walk-in turns the room occupied only after it."""
+    plain, _, _ = make_runner(calibration)
+    first_on = next(s.t for s in plain.run_for(20.0) if s.occupied)
+    quiet_s = first_on + 2.0
+    runner, _, _ = make_runner(calibration)
+    runner.ignore_new_motion(quiet_s, "fan.study switched on")
+    states = runner.run_for(20.0)
+    during = [s for s in states if s.t < quiet_s]
+    assert not any(s.occupied for s in during)
+    assert during[-1].reason == "ignoring new motion: fan.study switched on"
+    assert during[-1].occupancy_reason == during[-1].reason
+    assert any(s.occupied for s in states if s.t >= quiet_s)
+
+
 def test_emission_switch_off_holds_state_and_silences(calibration: CalibrationResult) -> None:
     runner, sources, _ = make_runner(calibration)
     runner.run_for(1.0)

@@ -186,6 +186,7 @@ class FakeRunner:
         self.emission_enabled = True
         self.recalibrations = 0
         self.captured: list[float] = []
+        self.quiet_requests: list[tuple[float, str]] = []
         self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         FakeRunner.instances.append(self)
@@ -242,6 +243,10 @@ class FakeRunner:
     def request_recalibration(self) -> None:
         """Count recalibration requests."""
         self.recalibrations += 1
+
+    def ignore_new_motion(self, seconds: float, reason: str) -> None:
+        """Record quiet-time requests."""
+        self.quiet_requests.append((seconds, reason))
 
     def capture_features(self, seconds: float) -> np.ndarray:
         """Return 20 feature frames per second."""

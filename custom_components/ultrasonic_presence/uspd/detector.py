@@ -27,6 +27,13 @@ Why this shape (after the Echo article, ../shared/reference/amazon-echo-uspd.md)
   window and the music canceller are still filling; the pipeline marks those frames
   `warming_up` and they cannot turn an empty room occupied (music at start-up otherwise
   reads as motion).
+- **Quiet after a known interferer starts**: the adapter can say "a fan / HVAC / an
+  appliance was just switched on" (Home Assistant knows when an automation turns a fan
+  on). For `seconds` after that, motion cannot turn an empty room occupied, as during
+  warm-up; an occupied room stays occupied. Why: every floor-fan false alarm in the
+  benchmark and development suites came within 1.2 s of a fan switching on (the blades
+  sweep through walking speeds while they spin up), at steady speed none
+  (docs/bench/HISTORY.md). The price is latency for someone who enters at that moment.
 - The **motion class** users see is a steady reading of the probabilities, not the
   frame's argmax (MotionClassTracker says why).
 Every decision carries a reason string and levels for diagnostics.
@@ -61,6 +68,11 @@ REASON_NO_MOTION = "no motion"
 REASON_HOLDING = "holding after motion"
 """No seconds counter in it: the occupancy entity carries the reason, and a text that
 changed every frame rewrote the entity every second for as long as a room was occupied."""
+DEFAULT_QUIET_S = 3.0
+"""Quiet time after a known interferer is switched on (`ignore_new_motion`). A floor fan
+spins up with a ≈2 s time constant (uspd.sim.fans); in the benchmark and development
+suites every floor-fan false alarm came 0.7–1.2 s after a switch-on, and replaying them
+with a 3 s quiet time removed all of them (2 s left one; docs/bench/HISTORY.md)."""
 NON_HUMAN_VETO = 0.1
 """Sustained human motion counts only in frames whose non-human probability is below this."""
 HUMAN_ONSET_FRAMES = 5
@@ -215,6 +227,8 @@ class OccupancyDetector:
         self._class = MotionClassTracker()
         self._state_reason = ""
         self._reported_occupied = False
+        self._quiet_until = -np.inf
+        self._quiet_reason = ""
 
     @property
     def occupied(self) -> bool:
@@ -223,6 +237,14 @@ class OccupancyDetector:
 
     def _emission_wanted(self, t: float) -> bool:
         return t >= self._pause_until
+
+    def ignore_new_motion(self, until_t: float, reason: str) -> None:
+        """Until `until_t`, motion cannot turn an empty room occupied (a known interferer
+        such as a fan has just been switched on: `reason` says which). Overlapping
+        requests extend the quiet time; they never shorten it."""
+        if until_t > self._quiet_until:
+            self._quiet_until = until_t
+            self._quiet_reason = reason
 
     def hold(self, t: float, reason: str) -> Decision:
         """A frame without evidence (emission off, carrier missing): keep the state.
@@ -258,8 +280,10 @@ class OccupancyDetector:
         frame_class = self._class.shown if warming_up else self._class.update(values)
         sensitive = self._occupied or t <= self._sensitive_until
 
-        # Warm-up frames are no evidence for an empty room, not even towards 2 of 3.
-        trusted = self._occupied or not warming_up
+        # Warm-up frames are no evidence for an empty room, not even towards 2 of 3;
+        # nor are frames right after a known interferer was switched on.
+        quiet = t < self._quiet_until
+        trusted = self._occupied or not (warming_up or quiet)
         self._recent_major.append(trusted and p_major >= opts.major_threshold)
         self._recent_minor.append(trusted and sensitive and p_human >= opts.minor_threshold)
         self._recent_human.append(
@@ -295,6 +319,8 @@ class OccupancyDetector:
             reason = REASON_HOLDING
         elif warming_up:
             reason = REASON_WARMING_UP
+        elif quiet:
+            reason = f"ignoring new motion: {self._quiet_reason}"
         else:
             reason = REASON_NO_MOTION
 

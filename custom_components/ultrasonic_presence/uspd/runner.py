@@ -170,6 +170,7 @@ class PresenceRunner:
         self._emission_enabled = True
         self._emission_applied: tuple[float | None, float] | None = None
         self._recalibrate = threading.Event()
+        self._quiet_requests: list[tuple[float, str]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -201,6 +202,14 @@ class PresenceRunner:
     def request_recalibration(self) -> None:
         """Re-run calibration on the open source at the next block boundary."""
         self._recalibrate.set()
+
+    def ignore_new_motion(self, seconds: float, reason: str) -> None:
+        """For `seconds` of stream from the next block on, motion cannot turn an empty
+        room occupied (OccupancyDetector.ignore_new_motion): a fan or other interferer
+        has just been switched on. Safe from any thread; nothing blocks."""
+        if seconds > 0:
+            with self._lock:
+                self._quiet_requests.append((seconds, reason))
 
     def capture_features(self, seconds: float) -> npt.NDArray[np.float32]:
         """The last `seconds` of feature frames (never audio), for labelled clips."""
@@ -324,6 +333,10 @@ class PresenceRunner:
         wanted = self._emission_enabled and pipeline.emission_wanted
         carrier, level = self._apply_emission(source, wanted)
         block = source.read(round(BLOCK_S * source.sample_rate))
+        with self._lock:
+            requests, self._quiet_requests = self._quiet_requests, []
+        for seconds, reason in requests:
+            self._detector.ignore_new_motion(pipeline.stream_time + seconds, reason)
         results = pipeline.process(block, emission_on=carrier is not None)
         self._stream_t = pipeline.stream_time
         states = []
