@@ -199,6 +199,7 @@ class UltrasonicPresenceCoordinator(DataUpdateCoordinator[SensorState]):
             return
         if old is not None and old.state not in QUIET_INACTIVE_STATES:
             return
+        LOGGER.debug("%s turned on: ignoring new motion for %g s", new.entity_id, self.quiet_time)
         # Appends to a list under the runner's lock: nothing here blocks the loop.
         self.runner.ignore_new_motion(self.quiet_time, f"{new.entity_id} switched on")
 

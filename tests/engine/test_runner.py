@@ -115,6 +115,9 @@ def test_ignore_new_motion_delays_onset_then_detects(calibration: CalibrationRes
     assert during[-1].reason == "ignoring new motion: fan.study switched on"
     assert during[-1].occupancy_reason == during[-1].reason
     assert any(s.occupied for s in states if s.t >= quiet_s)
+    assert runner.statistics()["quiet_times"] == [
+        {"t": 0.0, "seconds": quiet_s, "reason": "fan.study switched on"}
+    ]
 
 
 def test_emission_switch_off_holds_state_and_silences(calibration: CalibrationResult) -> None:

@@ -103,6 +103,9 @@ class _Stats:
     class_counts: dict[str, int] = field(default_factory=dict)
     source_errors: int = 0
     recalibrations: int = 0
+    quiet_times: list[dict[str, Any]] = field(default_factory=list)
+    """The latest quiet times asked for (stream time, seconds, why): the answer to "why
+    did it not turn on when I walked in?"."""
 
     def add(self, result: FrameResult, changed: bool) -> None:
         decision = result.decision
@@ -337,6 +340,12 @@ class PresenceRunner:
             requests, self._quiet_requests = self._quiet_requests, []
         for seconds, reason in requests:
             self._detector.ignore_new_motion(pipeline.stream_time + seconds, reason)
+            with self._lock:
+                quiet = self._stats.quiet_times
+                quiet.append(
+                    {"t": round(pipeline.stream_time, 2), "seconds": seconds, "reason": reason}
+                )
+                del quiet[:-10]
         results = pipeline.process(block, emission_on=carrier is not None)
         self._stream_t = pipeline.stream_time
         states = []
