@@ -485,7 +485,8 @@ def _tile_average(x: Int8Array, pool: TileAverage, lo: Any, hi: Any) -> Int8Arra
     rounded = np.copysign(magnitude, sums).reshape(n, c, oh, ow)
     np.maximum(rounded, lo, out=rounded)
     np.minimum(rounded, hi, out=rounded)
-    return rounded.astype(np.int8)
+    out: Int8Array = rounded.astype(np.int8)
+    return out
 
 
 def pool_kernel(s: PoolSpec, lo: Any, hi: Any) -> Kernel:
