@@ -43,6 +43,17 @@ def _git_head() -> str:
     return out.stdout.strip()
 
 
+def _second_pass(cfg: dict[str, Any], tr: dict[str, Any]) -> str:
+    """The distillation's second pass (the student's own mistakes), if the run made one."""
+    if "student_mistakes_added" not in tr:
+        return ""
+    return f"""
+Then the student's own mistakes: the student so fitted is run over the whole pool; the
+{tr["student_mistakes_added"]} windows where it says major (p ≥ {cfg["fix_student_major"]:g})
+while the ensemble says < {cfg["fix_teacher_major"]:g} and the label is not major are added
+{cfg["fix_copies"]} times each, and the student is fitted again from scratch (the shipped one)."""
+
+
 def write_card(report: dict[str, Any], path: Path) -> None:
     """Render the card (markdown) for `report` (see train.run)."""
     from uspd.dsp.features import (
@@ -86,7 +97,12 @@ def write_card(report: dict[str, Any], path: Path) -> None:
         t = student["transfer"]
         rows.append(
             f"| **student** (shipped) | {t['windows']} | {_scores(student)} | "
-            f"{t['pool_hard']} hard + {t['pool_easy_added']} easy of {t['pool_windows']} |"
+            f"{t['pool_hard']} hard + {t['pool_easy_added']} easy of {t['pool_windows']}"
+            + (
+                f" + {t['student_mistakes_added']} student mistakes × {cfg['fix_copies']} |"
+                if "student_mistakes_added" in t
+                else " |"
+            )
         )
     conf = shipped["confusion"]
     conf_rows = [
@@ -210,7 +226,7 @@ that the ensemble gets wrong, is unsure about or nearly alarms on (the mining cr
 above); and a seeded {cfg["easy_share"]:.0%} of the rest ({tr["pool_easy_added"]}).
 Target: {cfg["label_share"]:.1f} × one-hot truth + {1 - cfg["label_share"]:.1f} × the
 ensemble's probabilities; cross-entropy on logits, each window weighted by its true class's weight;
-{cfg["student_epochs"]} epochs, otherwise as the rounds.
+{cfg["student_epochs"]} epochs, otherwise as the rounds.{_second_pass(cfg, tr)}
 Teacher files (sha256): {", ".join(f"`{h[:16]}`" for h in student["teacher_sha256"])}.
 """
         if student

@@ -158,7 +158,8 @@ def test_transfer_set_keeps_seed_and_hard_pool_windows_and_mixes_targets(
     def transfer(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         return distill.transfer_set([], x_seed, y_seed, pool, cfg=cfg, rng=rng)
 
-    x, y, soft, counts = transfer(np.random.default_rng(0))
+    x, y, soft, counts, (pool_x, pool_y, pool_p) = transfer(np.random.default_rng(0))
+    assert len(pool_x) == len(pool_y) == len(pool_p) == counts["pool_windows"]
     assert counts["seed_windows"] == len(x_seed) > 0
     np.testing.assert_array_equal(x[: len(x_seed)], x_seed)
     np.testing.assert_array_equal(y[: len(y_seed)], y_seed)
@@ -182,3 +183,32 @@ def test_transfer_set_keeps_seed_and_hard_pool_windows_and_mixes_targets(
     np.testing.assert_array_equal(again[0], x)
     other = transfer(np.random.default_rng(1))
     assert not np.array_equal(other[0], x)
+
+
+def test_student_mistakes_are_its_own_major_calls_the_teacher_does_not_make() -> None:
+    """The second pass adds windows where the student says major, the teacher does not
+    and the label is not major: not the teacher's own mistakes, not real walkers."""
+    from training.distill import student_mistakes
+
+    class Student:
+        def predict(self, x: np.ndarray, **_: object) -> np.ndarray:
+            return np.log(x[:, 0, 0, :4] + 1e-9)  # logits whose softmax is the row
+
+    rows = np.array(
+        [
+            [0.1, 0.7, 0.1, 0.1],  # student major, teacher not, label non_human → added
+            [0.1, 0.7, 0.1, 0.1],  # the same, but the teacher says major too → no
+            [0.1, 0.7, 0.1, 0.1],  # the same, but the label is major → no
+            [0.6, 0.3, 0.05, 0.05],  # student not major → no
+        ],
+        np.float32,
+    )
+    x = np.zeros((4, 1, 1, 4), np.float32)
+    x[:, 0, 0, :] = rows
+    teacher = np.array(
+        [[0.5, 0.3, 0.1, 0.1], [0.2, 0.6, 0.1, 0.1], [0.5, 0.3, 0.1, 0.1], [0.7, 0.1, 0.1, 0.1]],
+        np.float32,
+    )
+    labels = np.array([C.NON_HUMAN, C.NON_HUMAN, C.MAJOR, C.NONE], np.int8)
+    added = student_mistakes(Student(), x, labels, teacher, Config())
+    assert added.tolist() == [0]
