@@ -95,16 +95,14 @@ def soft_targets(y: I8, teacher: F32, cfg: Config) -> F32:
 def student_mistakes(model: Any, x_pool: F32, y_pool: I8, p_pool: F32, cfg: Config) -> Any:
     """Pool windows where the student calls major motion and the teacher does not, and
     the label is not major (the first student's own would-be false alarms)."""
-    logits = model.predict(x_pool, batch_size=4096, verbose=0)
-    e = np.exp(logits - logits.max(axis=1, keepdims=True))
-    p_student = e / e.sum(axis=1, keepdims=True)
-    from uspd.detector import MotionClass
+    from .train import predict_float
 
-    major = int(MotionClass.HUMAN_MAJOR)
+    # Batches of 4096, as when the shipped model was made (the batch can move the last bit).
+    p_student = predict_float(model, x_pool, batch_size=4096)
     return np.flatnonzero(
-        (p_student[:, major] >= cfg.fix_student_major)
-        & (p_pool[:, major] < cfg.fix_teacher_major)
-        & (y_pool != major)
+        (p_student[:, C.MAJOR] >= cfg.fix_student_major)
+        & (p_pool[:, C.MAJOR] < cfg.fix_teacher_major)
+        & (y_pool != C.MAJOR)
     )
 
 

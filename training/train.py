@@ -175,9 +175,11 @@ def export_int8(
     return bytes(conv.convert())
 
 
-def predict_float(model: Any, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """Softmax probabilities from the float Keras model (mining)."""
-    logits = model.predict(x, batch_size=1024, verbose=0)
+def predict_float(
+    model: Any, x: npt.NDArray[np.float32], batch_size: int = 1024
+) -> npt.NDArray[np.float32]:
+    """Softmax probabilities from the float Keras model (mining, distillation)."""
+    logits = model.predict(x, batch_size=batch_size, verbose=0)
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 

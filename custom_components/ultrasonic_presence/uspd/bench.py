@@ -248,13 +248,11 @@ def _switch_ons(scenario: Scenario) -> list[float]:
     starts = []
     for actor in scenario.actors:
         switches = getattr(actor, "switches", None)
-        if switches is None:
-            continue
-        on = switches.initial
-        for t in switches.times:
-            on = not on
-            if on:
-                starts.append(float(t))
+        if switches is not None:
+            # Each on-interval's start, but for the one a switch that was on from the
+            # beginning starts with.
+            on = switches.intervals(scenario.duration_s)
+            starts += [a for a, _ in on if a > 0.0 or not switches.initial]
     return sorted(starts)
 
 
