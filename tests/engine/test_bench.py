@@ -239,7 +239,7 @@ def test_suite_reports_det_points_consistent_with_its_headline(
             random_scenario("walk", 12, duration_s=12.0, sample_rate=48_000, n_mics=2),
         ),
     ]
-    monkeypatch.setattr(bench, "build_suite", lambda scale, groups=None, seed_base=0: scenes)
+    monkeypatch.setattr(bench, "build_suite", lambda scale, groups=None, **kwargs: scenes)
     report = bench.run_suite(0.0)
     model, conventional = report.scorers["pipeline"], report.scorers["conventional"]
     assert [p["value"] for p in model["det"]] == list(bench.SENSITIVITIES)
@@ -326,3 +326,49 @@ def test_bench_scores_a_candidate_model(tmp_path: Path) -> None:
     broken.write_bytes(b"not a model")
     for path in (broken, tmp_path / "missing.tflite"):
         assert cli.main(["bench", "--model", str(path), "--quiet"]) == 2
+
+
+def test_cached_suite_decides_as_the_rendered_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`uspd bench --cache DIR`: a second run reads every calibration and scene from the
+    cache (nothing rendered or calibrated) and reports exactly the same figures; an entry
+    made by other code, or a truncated one, is never read."""
+    from uspd import benchcache
+    from uspd.sim.library import random_scenario
+
+    raw = [
+        (group, kind, random_scenario(kind, seed, duration_s=8.0, sample_rate=48_000, n_mics=2))
+        for group, kind, seed in (("empty", "floor_fan", 21), ("walk", "walk", 22))
+    ]
+
+    def suite(scale: float, groups: object = None, **kwargs: object) -> list[bench.BenchScene]:
+        cache = kwargs.get("cache")
+        assert isinstance(cache, benchcache.SceneCache)
+        return [bench.BenchScene(g, k, bench._calibrated(sc, cache)) for g, k, sc in raw]
+
+    monkeypatch.setattr(bench, "build_suite", suite)
+    first = bench.run_suite(0.0, det=False, cache=benchcache.SceneCache(tmp_path))
+    assert first.suite["cache"] == {"hits": 0, "misses": 4}  # 2 calibrations, 2 scenes
+
+    def must_not_run(*args: object) -> None:
+        raise AssertionError("a cached scene was rendered or calibrated again")
+
+    monkeypatch.setattr(bench, "_render", must_not_run)
+    monkeypatch.setattr(bench, "calibrated", must_not_run)
+    second = bench.run_suite(0.0, det=False, cache=benchcache.SceneCache(tmp_path))
+    assert second.suite["cache"] == {"hits": 4, "misses": 0}
+    assert second.scorers == first.scorers
+    assert second.compute["pipeline_realtime_factor"] > 0  # from the DSP time stored
+
+    scenes = suite(0.0, cache=benchcache.SceneCache(tmp_path))
+    truncated = benchcache.SceneCache(tmp_path)
+    path = truncated._path("evidence", scenes[0].scenario)
+    assert path is not None
+    path.write_bytes(path.read_bytes()[:100])  # a run killed mid-write
+    assert truncated.evidence(scenes[0].scenario) is None
+    assert truncated.evidence(scenes[1].scenario) is not None
+    monkeypatch.setattr(benchcache, "code_fingerprint", lambda: "other code")
+    stale = benchcache.SceneCache(tmp_path)
+    assert stale.evidence(scenes[1].scenario) is None and stale.misses == 1
+    assert stale.calibrated(raw[1][2]) is None

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from .benchcache import SceneCache, SceneEvidence
 from .detector import DEFAULT_QUIET_S, DetectorOptions, OccupancyDetector
 from .dsp.chain import DspChain
 from .dsp.conventional import ConventionalOptions
@@ -104,10 +105,11 @@ def build_suite(
     groups: frozenset[str] | None = None,
     *,
     seed_base: int = BENCH_SEED_BASE,
+    cache: SceneCache | None = None,
 ) -> list[BenchScene]:
     """The fixed suite: same scenes for the same scale on every machine (`groups`: only
     those groups' scenes, the same ones a full run at this scale has; `seed_base`:
-    DEV_SEED_BASE for the development suite)."""
+    DEV_SEED_BASE for the development suite; `cache`: calibrations kept on disk)."""
     n_empty = max(1, round(4 * scale))
     n_walk = max(1, round(8 * scale))
     n_seated = max(1, round(4 * scale))
@@ -117,16 +119,28 @@ def build_suite(
         for i in range(n_empty if "empty" in wanted else 0):
             seed = seed_base + 1000 * k + i
             sc = random_scenario(kind, seed, duration_s=45.0, sample_rate=SAMPLE_RATE, n_mics=MICS)
-            scenes.append(BenchScene("empty", kind, calibrated(sc)))
+            scenes.append(BenchScene("empty", kind, _calibrated(sc, cache)))
     for k, kind in enumerate(WALK_KINDS):
         for i in range(n_walk if "walk" in wanted else 0):
             seed = seed_base + 100_000 + 1000 * k + i
             sc = random_scenario(kind, seed, duration_s=20.0, sample_rate=SAMPLE_RATE, n_mics=MICS)
-            scenes.append(BenchScene("walk", kind, calibrated(sc)))
+            scenes.append(BenchScene("walk", kind, _calibrated(sc, cache)))
     for i in range(n_seated if "seated" in wanted else 0):
         seed = seed_base + 200_000 + i
-        scenes.append(BenchScene("seated", "walk_sit_leave", calibrated(_walk_sit_leave(seed))))
+        scene = _calibrated(_walk_sit_leave(seed), cache)
+        scenes.append(BenchScene("seated", "walk_sit_leave", scene))
     return scenes
+
+
+def _calibrated(scenario: Scenario, cache: SceneCache | None) -> Scenario:
+    """`calibrated(scenario)`, from and into `cache` when given."""
+    if cache is None:
+        return calibrated(scenario)
+    done = cache.calibrated(scenario)
+    if done is None:
+        done = calibrated(scenario)
+        cache.store_calibrated(scenario, done)
+    return done
 
 
 def _walk_sit_leave(seed: int) -> Scenario:
@@ -204,6 +218,27 @@ def _features(
     chain = DspChain(sc.sample_rate, sc.carrier_hz, sc.n_mics)
     block = round(BLOCK_S * sc.sample_rate)
     return chain, [chain.process(audio[s : s + block]) for s in range(0, audio.shape[0], block)]
+
+
+def _evidence(
+    scene: BenchScene, cache: SceneCache | None
+) -> tuple[DspChain, list[FeatureFrames], list[TruthFrame], float]:
+    """A scene's DSP chain, feature frames, ground truth and DSP CPU seconds: rendered
+    and featurised, or from `cache` (one part holding every frame: deciding is
+    frame by frame, so the parts' boundaries do not matter)."""
+    sc = scene.scenario
+    cached = cache.evidence(sc) if cache is not None else None
+    if cached is not None:
+        chain = DspChain(sc.sample_rate, sc.carrier_hz, sc.n_mics)
+        return chain, [cached.frames], cached.truth, cached.dsp_cpu_s
+    audio, truth = _render(scene)
+    start = time.process_time()
+    chain, parts = _features(scene, audio)
+    dsp_cpu = time.process_time() - start
+    if cache is not None:
+        frames = FeatureFrames.concatenate(parts, sc.n_mics)
+        cache.store_evidence(sc, SceneEvidence(truth, frames, dsp_cpu))
+    return chain, parts, truth, dsp_cpu
 
 
 def _decide(
@@ -426,6 +461,7 @@ def run_suite(
     det: bool = True,
     groups: frozenset[str] | None = None,
     seed_base: int = BENCH_SEED_BASE,
+    cache: SceneCache | None = None,
 ) -> Report:
     """Render every scene once, run the DSP once, decide with every scorer, aggregate.
 
@@ -433,7 +469,9 @@ def run_suite(
     sensitivity option; the conventional detector's threshold) for a DET curve.
     `groups` keeps only those scene groups ('empty', 'walk', 'seated'): e.g. many hours
     of empty rooms for a tighter bound on the false-alarm rate. `seed_base`:
-    DEV_SEED_BASE runs the development suite instead of the benchmark.
+    DEV_SEED_BASE runs the development suite instead of the benchmark. `cache`: each
+    scene's calibration and DSP evidence kept on disk (benchcache), so a rerun with
+    another model only decides.
     """
     scorers = scorers or {
         "pipeline": load_default_scorer,
@@ -442,18 +480,15 @@ def run_suite(
     # Each scorer made once up front: a model that cannot load fails before the
     # suite's scenes are built and calibrated.
     runtimes = {name: factory().runtime for name, factory in scorers.items()}
-    suite = build_suite(scale, groups, seed_base=seed_base)
+    suite = build_suite(scale, groups, seed_base=seed_base, cache=cache)
     outcomes: dict[str, list[SceneOutcome]] = {name: [] for name in scorers}
     sweeps: dict[str, dict[float, list[SceneOutcome]]] = {name: {} for name in scorers}
     hinted: dict[str, list[SceneOutcome]] = {name: [] for name in scorers}
     pipeline_cpu = 0.0
     audio_s = 0.0
     for n, scene in enumerate(suite, 1):
-        audio, truth = _render(scene)
         audio_s += scene.scenario.duration_s
-        start = time.process_time()
-        chain, parts = _features(scene, audio)
-        dsp_cpu = time.process_time() - start
+        chain, parts, truth, dsp_cpu = _evidence(scene, cache)
         for name, factory in scorers.items():
             start = time.process_time()
             results = _decide(scene, chain, parts, factory())
@@ -489,6 +524,9 @@ def run_suite(
         "scale": scale,
         "seed_base": seed_base,
     }
+    if cache is not None:
+        # Calibrations and scenes read from the cache, and those made and stored.
+        report.suite["cache"] = {"hits": cache.hits, "misses": cache.misses}
     for name, outs in outcomes.items():
         report.scorers[name] = {"runtime": runtimes[name], **_aggregate(outs)}
         if hinted[name]:

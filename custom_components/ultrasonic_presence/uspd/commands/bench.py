@@ -53,6 +53,12 @@ def register(sub: Any) -> None:
         help="score with this int8 .tflite instead of the shipped model (repeat to "
         "average several, as an ensemble)",
     )
+    parser.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="keep each scene's calibration and DSP features (never audio) in DIR and "
+        "reuse them: a rerun with another --model only decides (a directory you trust)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -66,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         run_suite,
         table,
     )
+    from ..benchcache import SceneCache
     from ..cli import UserError
     from ..model import ModelError
 
@@ -92,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
             det=not args.no_det,
             groups=groups,
             seed_base=DEV_SEED_BASE if args.dev else BENCH_SEED_BASE,
+            cache=SceneCache(args.cache) if args.cache else None,
         )
     except ModelError as err:  # a --model file (or the install) the engine cannot run
         raise UserError(str(err)) from err
