@@ -6,7 +6,8 @@ Two steps, because matplotlib is not a project dependency:
 Each curve is one scorer over its operating points (the model pipeline: the detector's
 sensitivity option 0…1; the conventional detector: its threshold over the adaptive
 floor, 3…20 dB). Zero false alarms cannot sit on a log axis: such points are drawn at
-the suite's resolution (one alarm in all its empty hours) with a downward arrow.
+the suite's resolution (one alarm in all its empty hours) with a leftward arrow; zero
+misses at 3e-3 with a downward one.
 """
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ def plot() -> None:
         # Settings that land on the same point get one label ("0.3–0.6"), not a pile.
         labels: dict[tuple[float, float, bool], list[float]] = {}
         for p, x, y in zip(points, xs, ys, strict=True):
+            arrow = {"arrowstyle": "->", "color": color}
             if p["false_alarms_per_hour"] == 0:
-                arrow = {"arrowstyle": "->", "color": color}
                 ax.annotate("", (x * 0.6, y), (x, y), arrowprops=arrow)
+            if p["miss_rate"] == 0:  # no walk-in missed: drawn at 3e-3, pointing down
+                ax.annotate("", (x, y * 0.6), (x, y), arrowprops=arrow)
             if p["value"] == DEFAULTS[p["setting"]]:
                 ax.plot([x], [y], marker=marker, markersize=13, mfc="none", color=color)
             zero = p["false_alarms_per_hour"] == 0  # drawn at the resolution, not on it

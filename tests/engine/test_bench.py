@@ -372,3 +372,31 @@ def test_cached_suite_decides_as_the_rendered_one(
     stale = benchcache.SceneCache(tmp_path)
     assert stale.evidence(scenes[1].scenario) is None and stale.misses == 1
     assert stale.calibrated(raw[1][2]) is None
+
+
+def test_walk_in_range_is_the_walkers_own_distance() -> None:
+    """'mixed' scenes: someone seated 2 m away from the start, a walker coming in from
+    the far wall at 5 s. Latency counts from the walker crossing 4 m (≈ 0.5 s later at
+    1 m/s), not from the door; a walk-in over before the warm-up ends is not in the
+    target's population."""
+    from uspd.sim.people import WalkingPerson
+
+    def scene(start_s: float) -> bench.BenchScene:
+        walker = WalkingPerson(
+            path=((4.8, 2.0), (1.3, 2.0)), speed_mps=1.0, start_s=start_s, leaves=False
+        )
+        return bench.BenchScene("walk", "mixed", Scenario(duration_s=20.0, actors=(walker,)))
+
+    seated = [
+        replace(f, present=True, motion="major" if f.t >= 5.0 else "minor", distance_m=2.0)
+        for f in _truth(5.0, 5.0)
+    ]
+    outcome = bench._score(scene(5.0), _decisions(7.0), seated, ready_t=2.3)
+    assert outcome.in_range and outcome.detected
+    assert outcome.latency_s is not None and 1.2 < outcome.latency_s < 1.8  # not 2.0
+    assert outcome.distance_m is not None and outcome.distance_m < 4.0
+
+    moving = [replace(f, motion="major") for f in seated]
+    early = bench._score(scene(-3.0), _decisions(None), moving, ready_t=2.3)
+    assert early.distance_m is not None and early.distance_m < 4.0
+    assert not early.in_range  # within range only before the pipeline was ready (0.5 s)

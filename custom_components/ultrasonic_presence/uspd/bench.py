@@ -320,9 +320,10 @@ def _score(
     truth: list[TruthFrame],
     ready_t: float = 0.0,
 ) -> SceneOutcome:
-    """One scene's outcome. Walk-in latency counts from the person entering RANGE_M or
-    from `ready_t` (the pipeline's warm-up over, ≈2.3 s into a scene), whichever is
-    later: a deployed sensor has long been warmed up when someone walks in."""
+    """One scene's outcome. Walk-in latency counts from the walker entering RANGE_M (their
+    own distance, `_walker_track`) or from `ready_t` (the pipeline's warm-up over, ≈2.3 s
+    into a scene), whichever is later: a deployed sensor has long been warmed up when
+    someone walks in."""
     seconds = scene.scenario.duration_s
     outcome = SceneOutcome(kind=scene.kind, group=scene.group, seconds=seconds)
     times = np.array([t for t, _ in decisions])
@@ -347,18 +348,15 @@ def _score(
     truth_present = np.array([f.present for f in truth])
     at = np.clip(np.searchsorted(truth_t, onsets, side="right") - 1, 0, len(truth) - 1)
     outcome.false_alarms = int(np.sum((onsets < door.t - 0.5) & ~truth_present[at]))
-    entered = next(
-        (
-            f
-            for f in truth
-            if f.t >= door.t and f.motion == "major" and (f.distance_m or math.inf) <= RANGE_M
-        ),
-        None,
-    )
-    outcome.in_range = entered is not None
-    enter = entered or door  # never walked within RANGE_M: timed from the door
-    window = [f.distance_m for f in truth if enter.t <= f.t <= enter.t + 3.0 and f.distance_m]
-    outcome.distance_m = min(window) if window else None
+    walking, distance = _walker_track(scene.scenario, truth, truth_t)
+    near = walking & (distance <= RANGE_M) & (truth_t >= door.t)
+    entered = int(np.argmax(near)) if near.any() else None
+    # The target's population: walkers still walking within RANGE_M once the pipeline
+    # is ready (a walk-in over before the warm-up ends cannot be seen by any detector).
+    outcome.in_range = bool((near & (truth_t >= ready_t)).any())
+    enter = truth[entered] if entered is not None else door  # timed from the door
+    window = distance[walking & (truth_t >= enter.t) & (truth_t <= enter.t + 3.0)]
+    outcome.distance_m = float(window.min()) if np.isfinite(window).any() else None
     start = max(enter.t, ready_t)
     hits = times[(times >= start) & occupied]
     first = float(hits[0]) if hits.size else math.inf
@@ -373,6 +371,31 @@ def _score(
         if left is not None and after.size:
             outcome.clear_delay_s = float(after[0] - left - HOLD_S)
     return outcome
+
+
+def _walker_track(
+    scenario: Scenario, truth: list[TruthFrame], times: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """(walking, distance to the device in m) per truth frame for the scene's walker.
+
+    The walker's own: the truth frames give the *nearest* person's distance, which in
+    "mixed" scenes is the person seated there from the start, so a walker still at the
+    far wall looked in range. Without a WalkingPerson (hand-made test scenes): major
+    motion and the nearest person's distance.
+    """
+    from .sim.device import DeviceModel
+    from .sim.people import WalkingModel, WalkingPerson
+
+    walker = next((a for a in scenario.actors if isinstance(a, WalkingPerson)), None)
+    if walker is None:
+        walking = np.array([f.present and f.motion == "major" for f in truth])
+        distance = np.array([f.distance_m or math.inf for f in truth])
+        return walking, distance
+    device = DeviceModel(scenario.device, 1, scenario.sample_rate, scenario.room, scenario.seed)
+    track = WalkingModel(walker).truth(times)
+    assert track.person is not None and track.position is not None  # a walker's truth
+    distance = np.linalg.norm(track.position - device.center, axis=-1)
+    return track.person, np.where(track.person, distance, math.inf)
 
 
 @dataclass
