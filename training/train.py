@@ -91,10 +91,31 @@ class Config:
     notes: list[str] = field(default_factory=list)
 
 
+TRAIN_THREADS = 2
+"""TensorFlow's intra-op threads. Its float reductions split their work per thread, so
+the same seeds give another model (as good, not bit-identical) with another count. The
+committed models were trained on a 2-core machine, TensorFlow's default count there;
+pinned so `scripts/train` makes the same files on any machine. Measured: the first
+distillation pass with 1 thread gave sha256 53f7768b… instead of be64d8a9…; with 2 set
+explicitly, be64d8a9… again."""
+
+
+def _pin_threads() -> None:
+    """TRAIN_THREADS, before TensorFlow starts (RuntimeError if it runs with another)."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(TRAIN_THREADS)
+    except RuntimeError:  # already started: fine only with the same count
+        if tf.config.threading.get_intra_op_parallelism_threads() != TRAIN_THREADS:
+            raise
+
+
 def _set_seeds(seed: int) -> None:
     import keras
     import tensorflow as tf
 
+    _pin_threads()
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
 
