@@ -132,6 +132,41 @@ def test_pipeline_warms_up_before_declaring_presence() -> None:
     )
 
 
+def test_a_brief_gap_in_the_evidence_does_not_restart_the_warm_up() -> None:
+    """Loud music outweighing the carrier in its band for a frame or three (no evidence
+    then) must not restart the 2 s warm-up; a real gap (≥ CARRIER_BLIP_S) does."""
+    from uspd.detector import MotionClass
+    from uspd.dsp.features import FEATURE_SHAPE, FeatureFrames
+    from uspd.pipeline import CARRIER_BLIP_S, WARMUP_S, Pipeline
+
+    class Still:
+        runtime = "test"
+
+        def score(self, context: object, frames: object, i: int) -> np.ndarray:
+            return np.eye(4, dtype=np.float32)[MotionClass.NO_MOTION]
+
+    def frames(ok: list[bool]) -> FeatureFrames:
+        n = len(ok)
+        return FeatureFrames(
+            features=np.full((n, *FEATURE_SHAPE[1:]), -130.0, np.float32),
+            carrier=np.full((n, 2), 0.01 + 0j),
+            carrier_ok=np.array(ok),
+            settled=np.ones(n, bool),
+            music=np.zeros(n, bool),
+            sensitivity_reduced=np.zeros(n, bool),
+            music_level_db=np.full(n, -40.0),
+            residual_level_db=np.full(n, -60.0),
+        )
+
+    warm = round(WARMUP_S / 0.05) + 10  # 2.5 s of evidence: warmed up
+    blip = round(CARRIER_BLIP_S / 0.05)
+    for gap, restarts in ((2, False), (blip - 1, False), (blip, True), (60, True)):
+        pipeline = Pipeline(48_000, 2, 20_000.0, scorer=Still())
+        pipeline.decide(frames([True] * warm))
+        after = pipeline.decide(frames([False] * gap + [True] * 5))[gap:]
+        assert all(r.warming_up == restarts for r in after), gap
+
+
 def test_false_alarm_upper_bound() -> None:
     """0 alarms in 30 h bounds the rate at ≈ 0.1/h (the product target needs that much)."""
     assert bench._poisson_upper95(0, 30.0) == pytest.approx(0.0999, abs=1e-3)
