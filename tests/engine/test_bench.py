@@ -295,6 +295,12 @@ def test_suite_reports_det_points_consistent_with_its_headline(
         v["alarms"] for v in model["false_alarms"].values()
     )
     assert any("told of fan/HVAC switch-ons" in line for line in bench.table(report))
+    for figures in (model, conventional):
+        # The scenes behind the headline: every non-pet empty-room alarm is listed.
+        listed = figures["scenes_to_look_at"]
+        assert all(e["seed"] in {11, 12} for e in listed)
+        alarms = sum(v["alarms"] for k, v in figures["false_alarms"].items() if k != "pet")
+        assert sum(e["false_alarms"] for e in listed if e["group"] == "empty") == alarms
 
 
 def test_suite_groups_select_the_same_scenes(monkeypatch: pytest.MonkeyPatch) -> None:

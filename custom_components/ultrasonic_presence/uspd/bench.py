@@ -89,6 +89,8 @@ class SceneOutcome:
     kind: str
     group: str
     seconds: float
+    seed: int | None = None
+    """The scene's seed: `random_scenario(kind, seed, …)` (the suite's recipe) remakes it."""
     false_alarms: int = 0
     detected: bool | None = None
     latency_s: float | None = None
@@ -325,7 +327,9 @@ def _score(
     into a scene), whichever is later: a deployed sensor has long been warmed up when
     someone walks in."""
     seconds = scene.scenario.duration_s
-    outcome = SceneOutcome(kind=scene.kind, group=scene.group, seconds=seconds)
+    outcome = SceneOutcome(
+        kind=scene.kind, group=scene.group, seconds=seconds, seed=scene.scenario.seed
+    )
     times = np.array([t for t, _ in decisions])
     occupied = np.array([o for _, o in decisions], dtype=bool)
 
@@ -551,7 +555,11 @@ def run_suite(
         # Calibrations and scenes read from the cache, and those made and stored.
         report.suite["cache"] = {"hits": cache.hits, "misses": cache.misses}
     for name, outs in outcomes.items():
-        report.scorers[name] = {"runtime": runtimes[name], **_aggregate(outs)}
+        report.scorers[name] = {
+            "runtime": runtimes[name],
+            **_aggregate(outs),
+            "scenes_to_look_at": _scenes_to_look_at(outs),
+        }
         if hinted[name]:
             report.scorers[name]["with_switch_hints"] = _hinted_figures(hinted[name])
         if sweeps[name]:
@@ -561,6 +569,30 @@ def run_suite(
             ]
     report.compute["pipeline_realtime_factor"] = audio_s / pipeline_cpu if pipeline_cpu else 0.0
     return report
+
+
+def _scenes_to_look_at(outcomes: list[SceneOutcome]) -> list[dict[str, Any]]:
+    """The scenes behind the headline failures: false alarms (pets apart, they are
+    reported apart) and walk-ins within RANGE_M that were missed. Each names its seed,
+    so the scene can be remade and inspected (build_suite's recipe: random_scenario of
+    that kind and seed, then calibrated)."""
+    picked = [
+        o
+        for o in outcomes
+        if (o.false_alarms and o.kind != "pet") or (o.in_range and o.detected is False)
+    ]
+    return [
+        {
+            "seed": o.seed,
+            "kind": o.kind,
+            "group": o.group,
+            "false_alarms": o.false_alarms,
+            "missed_in_range": bool(o.in_range and o.detected is False),
+            "latency_s": o.latency_s,
+            "distance_m": None if o.distance_m is None else round(o.distance_m, 2),
+        }
+        for o in picked
+    ]
 
 
 def _hinted_figures(outcomes: list[SceneOutcome]) -> dict[str, Any]:
