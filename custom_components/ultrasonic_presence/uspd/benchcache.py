@@ -7,8 +7,9 @@ feature frames (the DSP output every scorer decides on; never audio) are kept, s
 next run with another model or detector setting only decides.
 
 Entries are keyed by the scene itself (its full description) and by a fingerprint of
-everything that shapes them: the simulator, DSP, calibration and suite-building code,
-numpy and scipy. Any change to those gives new keys, so a stale entry is never read.
+everything else that shapes them: the simulator, DSP and calibration code, the bench's
+calibrate/render/featurise steps, numpy and scipy. Any change to those gives new keys,
+so a stale entry is never read.
 Entries are Python pickles: point `--cache` only at a directory you trust (your own).
 """
 
@@ -62,9 +63,7 @@ def code_fingerprint() -> str:
         digest.update(inspect.getsource(step).encode())
     digest.update(f"block {BLOCK_S!r}".encode())
     for name in _SHAPING_CODE:
-        root = _PACKAGE / name
-        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
-        for path in files:
+        for path in sorted((_PACKAGE / name).rglob("*.py")):
             digest.update(path.relative_to(_PACKAGE).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -97,8 +96,9 @@ class SceneCache:
         except FileNotFoundError:
             self.misses += 1
             return None
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
-            # Truncated by a killed run, or from another version: made again.
+        except Exception:
+            # A corrupt pickle can raise almost anything: truncated by a killed run, or
+            # from another version. Made again.
             self.misses += 1
             return None
         self.hits += 1
