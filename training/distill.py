@@ -125,10 +125,15 @@ def distill(
     x, y, soft, counts, pool = transfer_set(members, x_seed, y_seed, pool_scenes, cfg=cfg, rng=rng)
     print(f"distilling: {counts}", flush=True)
     weights = np.array([CLASS_WEIGHTS[c] for c in sorted(CLASS_WEIGHTS)], np.float32)
-    first = fit(
-        x, soft, cfg, FEATURE_SHAPE, width=cfg.student_width, epochs=cfg.student_epochs,
-        soft_targets=True, sample_weight=weights[y.astype(np.int64)],
-    )  # fmt: skip
+
+    def fit_student(x: F32, soft: F32, y: I8) -> Any:
+        """A student from scratch (both passes: same seeds, settings and weighting)."""
+        return fit(
+            x, soft, cfg, FEATURE_SHAPE, width=cfg.student_width, epochs=cfg.student_epochs,
+            soft_targets=True, sample_weight=weights[y.astype(np.int64)],
+        )  # fmt: skip
+
+    first = fit_student(x, soft, y)
     x_pool, y_pool, p_pool = pool
     add = student_mistakes(first, x_pool, y_pool, p_pool, cfg)
     counts["student_mistakes_added"] = len(add)
@@ -139,10 +144,7 @@ def distill(
     y = np.concatenate([y, *[y_pool[add]] * cfg.fix_copies])
     soft = np.concatenate([soft, *[fix_soft] * cfg.fix_copies])
     del x_pool, pool
-    model = fit(
-        x, soft, cfg, FEATURE_SHAPE, width=cfg.student_width, epochs=cfg.student_epochs,
-        soft_targets=True, sample_weight=weights[y.astype(np.int64)],
-    )  # fmt: skip
+    model = fit_student(x, soft, y)
     del x
     content = export_int8(model, rep, FEATURE_SHAPE, width=cfg.student_width, dense=cfg.dense)
     return content, {
