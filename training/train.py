@@ -253,10 +253,11 @@ def mine(
 
 # ---------------------------------------------------------------------- evaluation
 def evaluate(models: bytes | list[bytes], scenes: list[C.Scene], context: int) -> dict[str, Any]:
-    """int8 model or ensemble (numpy executor, as shipped) + production detector on
-    held-out scenes."""
+    """int8 model or ensemble (numpy executor, as shipped) + production detector (with
+    the pipeline's rotation test) on held-out scenes."""
     from uspd.detector import OccupancyDetector
     from uspd.model import load_ensemble
+    from uspd.rotation import ROTATION_BALANCE, NewEnergyBalance
 
     clf = load_ensemble([models] if isinstance(models, bytes) else models, prefer="numpy")
     conf = np.zeros((4, 4), np.int64)
@@ -271,8 +272,20 @@ def evaluate(models: bytes | list[bytes], scenes: list[C.Scene], context: int) -
         hop = float(scene.meta["hop_s"])
         det = OccupancyDetector()
         ends = idx[:, 1]
+        # As the pipeline: the balance of each frame with a carrier, over the frames
+        # with a carrier before it.
+        test = NewEnergyBalance()
+        motion = scene.features[:, :, 0].astype(np.float64)
+        balance = [
+            test.update(m) if ok else 0.0 for m, ok in zip(motion, scene.carrier_ok, strict=True)
+        ]
         occupied = np.array(
-            [det.update(float((e + 1) * hop), p).occupied for e, p in zip(ends, probs, strict=True)]
+            [
+                det.update(
+                    float((e + 1) * hop), p, rotating=balance[e] >= ROTATION_BALANCE
+                ).occupied
+                for e, p in zip(ends, probs, strict=True)
+            ]
         )
         present = scene.present[ends]
         onsets = np.flatnonzero(occupied[1:] & ~occupied[:-1]) + 1

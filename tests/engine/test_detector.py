@@ -9,7 +9,9 @@ from uspd.detector import (
     CLASS_CHANGE_FRAMES,
     HUMAN_ONSET_COUNT,
     NON_HUMAN_VETO,
+    REASON_ROTATING,
     REASON_WARMING_UP,
+    ROTATION_OVERRIDE,
     DetectorOptions,
     MotionClass,
     MotionClassTracker,
@@ -198,6 +200,36 @@ def test_quiet_time_after_an_interferer_switched_on() -> None:
     assert [d.occupied for d in after] == [False, True, True]  # 2 of 3 frames, as ever
     det.ignore_new_motion(10.0, "fan.bedroom switched on")
     assert all(run(det, 3.15, 2.0, MotionClass.HUMAN_MINOR))
+
+
+def test_fan_like_motion_cannot_turn_an_empty_room_on() -> None:
+    """Rotation-like frames (a fan spinning up) called major at the spin-ups' 0.6-0.8 do
+    not make an empty room occupied, and the frame's reason says why while the room's
+    state reason stays "no motion"; the same frames one-sided (a walker) do at once."""
+    det = OccupancyDetector()
+    spin_up = np.array([0.0, 0.7, 0.05, 0.25])
+    fan = [det.update(i * HOP, spin_up, rotating=True) for i in range(40)]
+    assert not any(d.occupied for d in fan)
+    assert {d.reason for d in fan} == {REASON_ROTATING}
+    assert {d.state_reason for d in fan} == {"no motion"}
+    walker = [det.update(2.0 + i * HOP, spin_up).occupied for i in range(3)]
+    assert walker == [False, True, True]
+
+
+def test_fan_like_motion_counts_when_the_model_is_sure_or_the_room_occupied() -> None:
+    """Someone walking in as a fan spins up, or typing at a desk (hands back and forth:
+    mirror-symmetric too): once the model is all but sure of a person, the rotation
+    test no longer holds it back. An occupied room is never held back by it."""
+    det = OccupancyDetector()
+    unsure = np.array([0.0, ROTATION_OVERRIDE - 0.05, 0.03, 0.02 + 0.05 - 0.03])
+    sure = np.array([0.0, ROTATION_OVERRIDE - 0.05, 0.05 + 0.01, 0.0])
+    assert not any(det.update(i * HOP, unsure, rotating=True).occupied for i in range(10))
+    states = [det.update(0.5 + i * HOP, sure, rotating=True).occupied for i in range(3)]
+    assert states == [False, True, True]
+    assert all(det.update(0.65 + i * HOP, unsure, rotating=True).occupied for i in range(20))
+    typist = OccupancyDetector()
+    typing = np.array([0.0, 0.0, 0.99, 0.01])
+    assert any(typist.update(i * HOP, typing, rotating=True).occupied for i in range(5))
 
 
 def test_shown_class_stays_none_in_a_quiet_room_where_frames_split() -> None:

@@ -234,3 +234,38 @@ def test_sensor_state_fields() -> None:
     options = RunnerOptions.from_dict({"sensitivity": 0.7, "unknown": 1})
     assert options.sensitivity == 0.7
     assert RunnerOptions.from_dict(options.to_dict()) == options
+
+
+def test_statistics_keep_stretches_of_ignored_fan_like_motion() -> None:
+    """Diagnostics list when an empty room ignored fan-like motion: frames less than
+    half a second apart are one stretch (a spin-up comes and goes), ten at most."""
+    from uspd.detector import REASON_ROTATING, Decision
+    from uspd.pipeline import FrameResult
+
+    def frame(i: int) -> FrameResult:
+        t = i * 0.05
+        fan_like = 20 <= i < 40 or 46 <= i < 52 or 180 <= i < 184
+        decision = Decision(
+            t=t,
+            occupied=False,
+            motion_level=0.0,
+            motion_class="none",
+            emission_wanted=True,
+            sensitive=False,
+            reason=REASON_ROTATING if fan_like else "no motion",
+            state_reason="no motion",
+        )
+        return FrameResult(
+            decision=decision,
+            probabilities=None,
+            carrier_dbfs=-30.0,
+            snr_db=40.0,
+            music_present=False,
+            health_problem=None,
+            warming_up=False,
+        )
+
+    stats = runner_module._Stats()
+    started = [stats.add(frame(i), False) for i in range(200)]
+    assert stats.fan_like_ignored == [{"t": 1.0, "seconds": 1.55}, {"t": 9.0, "seconds": 0.15}]
+    assert [i for i, s in enumerate(started) if s] == [20, 180]

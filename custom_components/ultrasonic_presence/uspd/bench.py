@@ -312,7 +312,9 @@ def _replay(
         if r.probabilities is None:
             decision = detector.hold(t, r.decision.reason)
         else:
-            decision = detector.update(t, r.probabilities, warming_up=r.warming_up)
+            decision = detector.update(
+                t, r.probabilities, warming_up=r.warming_up, rotating=r.rotating
+            )
         out.append((t, decision.occupied))
     return out
 

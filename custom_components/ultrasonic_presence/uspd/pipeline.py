@@ -4,7 +4,8 @@ One class used by the Home Assistant runner, `uspd analyze` and `uspd bench`, so
 is benchmarked is what users run. Stages (see ARCHITECTURE.md): DspChain (front-end,
 Doppler features, music canceller) → a motion scorer (the int8 TFLite classifier via
 LiteRT or the numpy executor; the conventional Doppler-energy detector when no model
-ships) → OccupancyDetector.
+ships), and beside it the rotation test on the same frames (uspd.rotation: is the new
+Doppler energy fan-like?) → OccupancyDetector.
 
 Frames without a usable carrier (emission switched off or paused, carrier lost) carry
 no evidence: the detector holds its state, and a carrier missing while it should be
@@ -35,6 +36,7 @@ from .dsp.features import (
     ContextWindow,
     FeatureFrames,
 )
+from .rotation import ROTATION_BALANCE, NewEnergyBalance
 
 BasebandBlock = npt.NDArray[np.complex128]
 """Complex baseband (n, channels) at the FrontEnd's output rate, as a sensor node sends."""
@@ -82,6 +84,14 @@ class FrameResult:
     health_problem: str | None
     warming_up: bool
     """Scored, but too soon after start for presence to be declared (WARMUP_S)."""
+    rotation_balance: float = 0.0
+    """How mirror-symmetric the frame's new Doppler energy is (uspd.rotation; 0 for a
+    frame without evidence); from ROTATION_BALANCE on it is fan-like."""
+
+    @property
+    def rotating(self) -> bool:
+        """The frame's new Doppler energy is fan-like (the detector's `rotating`)."""
+        return self.rotation_balance >= ROTATION_BALANCE
 
 
 def default_scorer() -> MotionScorer:
@@ -125,6 +135,7 @@ class Pipeline:
         self.detector = detector or OccupancyDetector()
         self.scorer = scorer or default_scorer()
         self.context = ContextWindow()
+        self.balance = NewEnergyBalance()
         self.t0 = t0
         self._frames = 0
         self._no_carrier_frames = 0
@@ -217,6 +228,7 @@ class Pipeline:
             else:
                 self._no_carrier_frames = 0
             probabilities: npt.NDArray[np.float32] | None = None
+            balance = 0.0
             if not usable:
                 self._gap_frames += 1
             else:
@@ -227,7 +239,13 @@ class Pipeline:
             warming_up = usable and self._usable_frames * FRAME_HOP_S < WARMUP_S
             if usable:
                 probabilities = self.scorer.score(context, frames, i)
-                decision = self.detector.update(t, probabilities, warming_up=warming_up)
+                balance = self.balance.update(frames.features[i, :, PLANE_MOTION])
+                decision = self.detector.update(
+                    t,
+                    probabilities,
+                    warming_up=warming_up,
+                    rotating=balance >= ROTATION_BALANCE,
+                )
             else:
                 reason = "emission off" if not emission_on else "no carrier received"
                 decision = self.detector.hold(t, reason)
@@ -241,6 +259,7 @@ class Pipeline:
                     music_present=bool(frames.music[i] or frames.sensitivity_reduced[i]),
                     health_problem=health,
                     warming_up=warming_up,
+                    rotation_balance=balance,
                 )
             )
         return results

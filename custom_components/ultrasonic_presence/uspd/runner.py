@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from .audio.factory import SourceSpec, open_source
 from .audio.source import AudioSource, SourceError
-from .detector import DetectorOptions, OccupancyDetector
+from .detector import REASON_ROTATING, DetectorOptions, OccupancyDetector
 from .dsp.calibration import CalibrationResult, calibrate
 from .pipeline import FrameResult, Pipeline
 
@@ -106,9 +106,24 @@ class _Stats:
     quiet_times: list[dict[str, Any]] = field(default_factory=list)
     """The latest quiet times asked for (stream time, seconds, why): the answer to "why
     did it not turn on when I walked in?"."""
+    fan_like_ignored: list[dict[str, Any]] = field(default_factory=list)
+    """The latest stretches of fan-like motion an empty room ignored (stream time,
+    seconds; detector.REASON_ROTATING): why a fan switching on did not turn it on, or,
+    rarely, why someone walking in beside a fan was found late."""
 
-    def add(self, result: FrameResult, changed: bool) -> None:
+    def add(self, result: FrameResult, changed: bool) -> bool:
+        """Count one decision; True if it starts a new stretch of ignored fan-like motion."""
         decision = result.decision
+        started = False
+        if decision.reason == REASON_ROTATING:
+            stretches = self.fan_like_ignored
+            last = stretches[-1] if stretches else None
+            if last is not None and decision.t - (last["t"] + last["seconds"]) <= _MERGE_S:
+                last["seconds"] = round(decision.t - last["t"], 2)
+            else:
+                stretches.append({"t": round(decision.t, 2), "seconds": 0.0})
+                del stretches[:-10]
+                started = True
         self.decisions += 1
         self.occupied_decisions += decision.occupied
         self.class_counts[decision.motion_class] = (
@@ -123,6 +138,11 @@ class _Stats:
                 }
             )
             del self.state_changes[:-20]
+        return started
+
+
+_MERGE_S = 0.5
+"""Fan-like frames this close together are one stretch (a spin-up comes and goes)."""
 
 
 def check_hardware(spec: SourceSpec) -> None:
@@ -354,7 +374,9 @@ class PresenceRunner:
             changed = decision.occupied != self._last_occupied
             self._last_occupied = decision.occupied
             with self._lock:
-                self._stats.add(result, changed)
+                fan_like = self._stats.add(result, changed)
+            if fan_like:
+                _LOGGER.debug("fan-like motion at %.2f s: ignored in the empty room", decision.t)
             self._note_health(result.health_problem)
             state = SensorState(
                 t=decision.t,

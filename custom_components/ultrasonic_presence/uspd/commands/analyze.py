@@ -75,6 +75,9 @@ def analyze(
         "motion_probability": [],
         "occupied": [],
         "motion_class": [],
+        # uspd.rotation: how mirror-symmetric the new Doppler energy is; from
+        # ROTATION_BALANCE on, motion in it cannot make an empty room occupied.
+        "rotation_balance": [],
     }
     events: list[dict[str, Any]] = []
     block = round(0.05 * source.sample_rate)
@@ -87,6 +90,7 @@ def analyze(
             frames["motion_probability"].append(None if p is None else round(float(p[1] + p[2]), 4))
             frames["occupied"].append(d.occupied)
             frames["motion_class"].append(d.motion_class)
+            frames["rotation_balance"].append(round(result.rotation_balance, 3))
             if d.occupied != previous and (previous is not None or d.occupied):
                 events.append({"t": round(d.t, 3), "occupied": d.occupied, "reason": d.reason})
             previous = d.occupied
