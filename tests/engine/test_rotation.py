@@ -110,3 +110,13 @@ def test_fan_spin_up_in_an_empty_room_is_ignored_by_the_pipeline() -> None:
     ]
     assert spin_up, "the model no longer calls this spin-up major: pick another scene"
     assert {r.decision.reason for r in spin_up} == {REASON_ROTATING}
+
+
+def test_music_frames_are_never_fan_like() -> None:
+    """Music's distortion sidebands are mirror-symmetric too: while music plays the
+    test stands aside, whatever the balance."""
+    from uspd.rotation import fan_like
+
+    assert fan_like(ROTATION_BALANCE, music=False)
+    assert not fan_like(ROTATION_BALANCE - 0.01, music=False)
+    assert not fan_like(1.0, music=True)

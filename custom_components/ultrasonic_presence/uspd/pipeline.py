@@ -36,7 +36,7 @@ from .dsp.features import (
     ContextWindow,
     FeatureFrames,
 )
-from .rotation import ROTATION_BALANCE, NewEnergyBalance
+from .rotation import NewEnergyBalance, fan_like
 
 BasebandBlock = npt.NDArray[np.complex128]
 """Complex baseband (n, channels) at the FrontEnd's output rate, as a sensor node sends."""
@@ -86,12 +86,12 @@ class FrameResult:
     """Scored, but too soon after start for presence to be declared (WARMUP_S)."""
     rotation_balance: float = 0.0
     """How mirror-symmetric the frame's new Doppler energy is (uspd.rotation; 0 for a
-    frame without evidence); from ROTATION_BALANCE on it is fan-like."""
+    frame without evidence); from rotation.ROTATION_BALANCE on it is fan-like."""
 
     @property
     def rotating(self) -> bool:
         """The frame's new Doppler energy is fan-like (the detector's `rotating`)."""
-        return self.rotation_balance >= ROTATION_BALANCE
+        return fan_like(self.rotation_balance, music=self.music_present)
 
 
 def default_scorer() -> MotionScorer:
@@ -229,6 +229,7 @@ class Pipeline:
                 self._no_carrier_frames = 0
             probabilities: npt.NDArray[np.float32] | None = None
             balance = 0.0
+            music = bool(frames.music[i] or frames.sensitivity_reduced[i])
             if not usable:
                 self._gap_frames += 1
             else:
@@ -244,7 +245,7 @@ class Pipeline:
                     t,
                     probabilities,
                     warming_up=warming_up,
-                    rotating=balance >= ROTATION_BALANCE,
+                    rotating=fan_like(balance, music=music),
                 )
             else:
                 reason = "emission off" if not emission_on else "no carrier received"
@@ -256,7 +257,7 @@ class Pipeline:
                     probabilities=probabilities,
                     carrier_dbfs=carrier_dbfs,
                     snr_db=snr_db if usable else 0.0,
-                    music_present=bool(frames.music[i] or frames.sensitivity_reduced[i]),
+                    music_present=music,
                     health_problem=health,
                     warming_up=warming_up,
                     rotation_balance=balance,
