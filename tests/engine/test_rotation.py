@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from uspd.dsp.features import BINS_PER_SIGN, FRAME_HOP_S, N_BINS
-from uspd.rotation import BACKGROUND_FROM_S, BACKGROUND_TO_S, ROTATION_BALANCE, NewEnergyBalance
+from uspd.rotation import (
+    BACKGROUND_EVERY,
+    BACKGROUND_FROM_S,
+    BACKGROUND_TO_S,
+    ROTATION_BALANCE,
+    NewEnergyBalance,
+)
 from uspd.scoring import load_default_scorer
 
 FLOOR = -130.0
@@ -61,21 +67,25 @@ def test_a_running_fan_is_background_for_someone_walking_in() -> None:
 
 
 def test_background_window_and_start() -> None:
-    """No history, no verdict; a change is new for BACKGROUND_TO_S, then background."""
-    rng = np.random.default_rng(3)
+    """No history, no verdict. Energy that appears is new while the background (the
+    median of the frames 3 s to 1 s before, taken every BACKGROUND_EVERY frames) is
+    still the room without it, and adds nothing once most of that window holds it."""
+    quiet_room = np.full(N_BINS, FLOOR)
+    fan = reach(quiet_room, 10, 10, FLOOR + 30)
     balance = NewEnergyBalance()
-    assert balance.update(reach(quiet(rng), 10, 10, FLOOR + 30)) == 0.0
+    assert balance.update(fan) == 0.0
     balance = NewEnergyBalance()
-    feed(balance, [quiet(rng) for _ in range(80)])
-    on = [reach(quiet(rng), 10, 10, FLOOR + 30) for _ in range(80)]
-    values = feed(balance, on)
+    start = 80
+    feed(balance, [quiet_room] * start)
+    values = feed(balance, [fan] * 80)
     new_for = round(BACKGROUND_TO_S / FRAME_HOP_S)
-    assert min(values[:new_for]) >= 0.9
-    # Once most of the background window holds the fan, its energy is no longer new.
-    settled = round((BACKGROUND_FROM_S + BACKGROUND_TO_S) / 2 / FRAME_HOP_S) + 1
-    assert (
-        all(v < ROTATION_BALANCE for v in values[settled:] if v > 0) or max(values[settled:]) < 1.0
-    )
+    assert values[:new_for] == [1.0] * new_for
+    # The window [a - 60, a - 20) (a: the latest multiple of BACKGROUND_EVERY) holds more
+    # fan frames than quiet ones from a = start + 45 on: its median is the fan itself.
+    window = round(BACKGROUND_FROM_S / FRAME_HOP_S) - new_for
+    settled = new_for + window // 2 + BACKGROUND_EVERY
+    assert values[settled:] == [0.0] * (80 - settled)
+    assert all(v > 0.0 for v in values[:settled])
 
 
 def test_chunking_does_not_matter() -> None:
