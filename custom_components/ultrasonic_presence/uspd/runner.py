@@ -374,8 +374,8 @@ class PresenceRunner:
             changed = decision.occupied != self._last_occupied
             self._last_occupied = decision.occupied
             with self._lock:
-                fan_like = self._stats.add(result, changed)
-            if fan_like:
+                new_stretch = self._stats.add(result, changed)
+            if new_stretch:
                 _LOGGER.debug("fan-like motion at %.2f s: ignored in the empty room", decision.t)
             self._note_health(result.health_problem)
             state = SensorState(
