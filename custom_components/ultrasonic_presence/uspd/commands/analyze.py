@@ -5,10 +5,17 @@ JSON contract (others rely on it): top-level `carrier_hz`, `sample_rate`, `chann
 `events` = [{"t": s, "occupied": bool, "reason": str}] in time order, and `frames` =
 {"t": [...], "motion_probability": [...], "occupied": [...], "motion_class": [...]}
 (motion_class: the detector's steady class, as the Motion class sensor shows it).
-Also `first_motion_t`: the first time human motion of any size counts by the
+Also `first_motion_t`: the first time human motion of any size shows by the
 detector's own rule (2 of 3 frames above its minor-motion threshold) — reported apart
 from occupancy, which by design ignores minor motion that no walk-in preceded (a short
-clip of a hand waving shows motion without declaring the room occupied).
+clip of a hand waving shows motion without declaring the room occupied). A frame shows
+human motion only if the model reads it as more likely human than non-human and it is not
+fan-like (uspd.rotation): with the threshold alone, a fan-only recording read "human
+motion from 0.35 s" (a floor fan, music) or "from 1.4 s" (a ceiling fan spinning up).
+`first_motion_warming_up` says whether that onset lies in the pipeline's warm-up
+(pipeline.WARMUP_S), when start-up transients and music can still look like motion; the
+warm-up frames still count, since a clip may start with the motion (the real hand-gesture
+recordings do).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from ..cli import UserError
 
 if TYPE_CHECKING:
     from ..model.classifier import Prefer
+    from ..pipeline import FrameResult
 
 
 def register(sub: Any) -> None:
@@ -78,8 +86,12 @@ def analyze(
         # uspd.rotation: how mirror-symmetric the new Doppler energy is; from
         # ROTATION_BALANCE on, motion in it cannot make an empty room occupied.
         "rotation_balance": [],
+        # Frames of the start-up warm-up: scored, but they cannot make a room occupied.
+        "warming_up": [],
     }
+    human_motion: list[bool] = []
     events: list[dict[str, Any]] = []
+    threshold = DetectorOptions().minor_threshold
     block = round(0.05 * source.sample_rate)
     previous: bool | None = None
     while source.frames_left:
@@ -91,18 +103,14 @@ def analyze(
             frames["occupied"].append(d.occupied)
             frames["motion_class"].append(d.motion_class)
             frames["rotation_balance"].append(round(result.rotation_balance, 3))
+            frames["warming_up"].append(bool(result.warming_up))
+            human_motion.append(shows_human_motion(result, threshold))
             if d.occupied != previous and (previous is not None or d.occupied):
                 events.append({"t": round(d.t, 3), "occupied": d.occupied, "reason": d.reason})
             previous = d.occupied
     source.close()
-    threshold = DetectorOptions().minor_threshold
-    probs = [p or 0.0 for p in frames["motion_probability"]]
-    first_motion = next(
-        (
-            frames["t"][i + 2]
-            for i in range(len(probs) - 2)
-            if sum(p >= threshold for p in probs[i : i + 3]) >= 2
-        ),
+    onset = next(
+        (i + 2 for i in range(len(human_motion) - 2) if sum(human_motion[i : i + 3]) >= 2),
         None,
     )
     return {
@@ -113,9 +121,21 @@ def analyze(
         "duration_s": round(len(source.samples) / source.sample_rate, 3),
         "runtime": pipeline.runtime,
         "events": events,
-        "first_motion_t": first_motion,
+        "first_motion_t": None if onset is None else frames["t"][onset],
+        "first_motion_warming_up": onset is not None and bool(frames["warming_up"][onset]),
         "frames": frames,
     }
+
+
+def shows_human_motion(result: FrameResult, threshold: float) -> bool:
+    """Does this frame show human motion of any size (for `first_motion_t`)?"""
+    from ..detector import MotionClass
+
+    p = result.probabilities
+    if p is None or result.rotating:
+        return False
+    human = float(p[MotionClass.HUMAN_MAJOR] + p[MotionClass.HUMAN_MINOR])
+    return human >= threshold and human >= float(p[MotionClass.NON_HUMAN])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,7 +154,14 @@ def run(args: argparse.Namespace) -> int:
         f"{report['duration_s']} s, carrier {report['carrier_hz'] / 1000:.2f} kHz, "
         f"runtime {report['runtime']}"
     )
-    if report["first_motion_t"] is not None:
+    if report["first_motion_t"] is None:
+        print("  no human motion")
+    elif report["first_motion_warming_up"]:
+        print(
+            f"  human motion from {report['first_motion_t']:.2f} s, in the start-up warm-up "
+            "(start-up transients and music can look like motion then)"
+        )
+    else:
         print(f"  human motion from {report['first_motion_t']:.2f} s")
     if not report["events"]:
         print("  no occupancy detected")
