@@ -11,7 +11,7 @@ import pytest
 from uspd import bench
 from uspd.detector import REASON_WARMING_UP, DetectorOptions
 from uspd.scoring import ModelScorer
-from uspd.sim import Scenario
+from uspd.sim import Burst, Curtain, Scenario
 from uspd.sim.people import SeatedPerson, WalkingPerson
 from uspd.sim.truth import TruthFrame
 
@@ -64,7 +64,7 @@ def test_missed_and_false_alarm_before_the_door() -> None:
     late = bench._score(_scene("walk"), _decisions(12.5), _truth(5.0, 8.0))
     assert not late.detected  # 4.5 s after entering the range
     early = bench._score(_scene("walk"), _decisions(None, false_on=2.0), _truth(5.0, 8.0))
-    assert early.false_alarms == 1
+    assert early.false_alarms == 1 and early.false_alarm_t == (2.0,)
     assert not early.detected
 
 
@@ -82,6 +82,17 @@ def test_empty_scene_counts_every_onset() -> None:
     decisions = [(i * 0.05, 100 <= i < 120 or 200 <= i < 210) for i in range(400)]
     outcome = bench._score(bench.BenchScene("empty", "floor_fan", Scenario()), decisions, [])
     assert outcome.false_alarms == 2
+    assert outcome.false_alarm_t == (5.0, 10.0)
+
+
+def test_outcomes_name_everything_in_the_scene() -> None:
+    """A "curtain" scene's alarm can come from a jingle beside it: the report says so."""
+    scenario = Scenario(actors=(Curtain(), Burst(kind="jingle", times=(10.5,))))
+    decisions = [(i * 0.05, 100 <= i < 120) for i in range(400)]
+    outcome = bench._score(bench.BenchScene("empty", "curtain", scenario), decisions, [])
+    assert outcome.actors == ("Curtain", "Burst:jingle")
+    (entry,) = bench._scenes_to_look_at([outcome])
+    assert entry["actors"] == ["Curtain", "Burst:jingle"] and entry["false_alarm_t"] == [5.0]
 
 
 def test_seated_scenes_differ_and_are_calibrated() -> None:
