@@ -92,7 +92,6 @@ class SceneOutcome:
     seconds: float
     seed: int | None = None
     """The scene's seed: `random_scenario(kind, seed, …)` (the suite's recipe) remakes it."""
-    false_alarms: int = 0
     false_alarm_t: tuple[float, ...] = ()
     """When each false alarm began (s into the scene)."""
     actors: tuple[str, ...] = ()
@@ -106,6 +105,11 @@ class SceneOutcome:
     continuity: float | None = None
     continuity_default_hold: float | None = None
     clear_delay_s: float | None = None
+
+    @property
+    def false_alarms(self) -> int:
+        """How many false alarms the scene had."""
+        return len(self.false_alarm_t)
 
 
 def build_suite(
@@ -354,7 +358,6 @@ def _score(
         onsets = np.concatenate([[times[0]], onsets])
     present = [f for f in truth if f.present]
     if scene.group == "empty" or not present:
-        outcome.false_alarms = len(onsets)
         outcome.false_alarm_t = tuple(round(float(t), 2) for t in onsets)
         return outcome
     door = next((f for f in truth if f.present and f.motion == "major"), present[0])
@@ -365,7 +368,6 @@ def _score(
     truth_present = np.array([f.present for f in truth])
     at = np.clip(np.searchsorted(truth_t, onsets, side="right") - 1, 0, len(truth) - 1)
     false_onsets = onsets[(onsets < door.t - 0.5) & ~truth_present[at]]
-    outcome.false_alarms = len(false_onsets)
     outcome.false_alarm_t = tuple(round(float(t), 2) for t in false_onsets)
     walking, distance = _walker_track(scene.scenario, truth, truth_t)
     near = walking & (distance <= RANGE_M) & (truth_t >= door.t)
