@@ -42,6 +42,7 @@ def test_json_contract(walk_in_wav: Path, capsys: pytest.CaptureFixture[str]) ->
     assert frames["t"][0] <= 0.5  # starts deciding within 0.5 s of the file start
     assert report["first_motion_t"] is not None
     assert True in frames["warming_up"][:20] and frames["warming_up"][-1] is False
+    assert {type(b) for b in frames["burst"]} == {bool}
 
 
 def test_first_motion_is_the_walker_after_warm_up(walk_in_wav: Path) -> None:

@@ -167,6 +167,7 @@ def test_a_brief_gap_in_the_evidence_does_not_restart_the_warm_up() -> None:
             sensitivity_reduced=np.zeros(n, bool),
             music_level_db=np.full(n, -40.0),
             residual_level_db=np.full(n, -60.0),
+            guard_level_db=np.full(n, -90.0),
         )
 
     warm = round(WARMUP_S / 0.05) + 10  # 2.5 s of evidence: warmed up

@@ -53,6 +53,7 @@ def _frames(n: int, carrier_dbfs: float, noise_dbc_hz: float) -> FeatureFrames:
         sensitivity_reduced=np.zeros(n, dtype=bool),
         music_level_db=np.full(n, -300.0),
         residual_level_db=np.full(n, -60.0),
+        guard_level_db=np.full(n, -90.0),
     )
 
 

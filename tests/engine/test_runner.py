@@ -237,14 +237,16 @@ def test_sensor_state_fields() -> None:
 
 
 def test_statistics_keep_stretches_of_ignored_fan_like_motion() -> None:
-    """Diagnostics list when an empty room ignored fan-like motion: frames less than
-    half a second apart are one stretch (a spin-up comes and goes), ten at most."""
-    from uspd.detector import REASON_ROTATING, Decision
+    """Diagnostics list when an empty room ignored fan-like motion, and motion right
+    after an ultrasonic burst, each apart: frames less than half a second apart are one
+    stretch (a spin-up comes and goes), ten at most."""
+    from uspd.detector import REASON_BURST, REASON_ROTATING, Decision
     from uspd.pipeline import FrameResult
 
     def frame(i: int) -> FrameResult:
         t = i * 0.05
         fan_like = 20 <= i < 40 or 46 <= i < 52 or 180 <= i < 184
+        after_burst = 100 <= i < 105
         decision = Decision(
             t=t,
             occupied=False,
@@ -252,7 +254,7 @@ def test_statistics_keep_stretches_of_ignored_fan_like_motion() -> None:
             motion_class="none",
             emission_wanted=True,
             sensitive=False,
-            reason=REASON_ROTATING if fan_like else "no motion",
+            reason=REASON_ROTATING if fan_like else REASON_BURST if after_burst else "no motion",
             state_reason="no motion",
         )
         return FrameResult(
@@ -268,4 +270,5 @@ def test_statistics_keep_stretches_of_ignored_fan_like_motion() -> None:
     stats = runner_module._Stats()
     started = [stats.add(frame(i), False) for i in range(200)]
     assert stats.fan_like_ignored == [{"t": 1.0, "seconds": 1.55}, {"t": 9.0, "seconds": 0.15}]
-    assert [i for i, s in enumerate(started) if s] == [20, 180]
+    assert stats.burst_ignored == [{"t": 5.0, "seconds": 0.2}]
+    assert [i for i, s in enumerate(started) if s] == [20, 100, 180]

@@ -322,7 +322,7 @@ def _replay(
             decision = detector.hold(t, r.decision.reason)
         else:
             decision = detector.update(
-                t, r.probabilities, warming_up=r.warming_up, rotating=r.rotating
+                t, r.probabilities, warming_up=r.warming_up, rotating=r.rotating, burst=r.burst
             )
         out.append((t, decision.occupied))
     return out

@@ -43,6 +43,10 @@ Why this shape (after the Echo article, ../shared/reference/amazon-echo-uspd.md)
   the development suite: 11 floor-fan alarms in 10.2 h of empty rooms plus 208 rooms
   with a fan switched on → 0, with the same 249 of 250 walk-ins within 4 m
   (docs/bench/HISTORY.md).
+- **Right after an ultrasonic burst** (keys jingling, clatter: `burst`, uspd.burst) the
+  classifier's 1.2 s context holds the burst's smear, and a curtain swaying in it was
+  called major motion; for that long, motion cannot turn an empty room occupied either,
+  unless the classifier is all but sure of a person (BURST_OVERRIDE).
 - The **motion class** users see is a steady reading of the probabilities, not the
   frame's argmax (MotionClassTracker says why).
 Every decision carries a reason string and levels for diagnostics.
@@ -94,6 +98,13 @@ alarms peaked at 0.6–0.8. Measured on the development suite: without the overr
 of 250 walk-ins within 4 m and 8 of 15 seated typists (found before anyone walks in);
 with it 249 and 10, as without the rotation test, and no fan alarm comes back (at 0.9:
 one does) (docs/bench/HISTORY.md)."""
+REASON_BURST = "ignoring motion right after an ultrasonic burst"
+"""An empty room's frame whose motion would have counted but came while the classifier's
+context held an emitted burst (uspd.burst)."""
+BURST_OVERRIDE = 0.95
+"""Frames after a burst still count when p(human) reaches this (as ROTATION_OVERRIDE):
+someone who walks in jingling their keys is called major at 0.95 and more within a few
+frames."""
 NON_HUMAN_VETO = 0.1
 """Sustained human motion counts only in frames whose non-human probability is below this."""
 HUMAN_ONSET_FRAMES = 5
@@ -209,7 +220,7 @@ class DetectorOptions:
         return 0.54 - 0.3 * self.sensitivity
 
 
-_NO_NEWS = frozenset({REASON_NO_MOTION, REASON_ROTATING})
+_NO_NEWS = frozenset({REASON_NO_MOTION, REASON_ROTATING, REASON_BURST})
 """Frame reasons that leave an empty room's state reason as it is."""
 
 
@@ -288,6 +299,7 @@ class OccupancyDetector:
         *,
         warming_up: bool = False,
         rotating: bool = False,
+        burst: bool = False,
     ) -> Decision:
         """Advance to time `t` (seconds) with this frame's class probabilities.
 
@@ -295,7 +307,9 @@ class OccupancyDetector:
         and music canceller still filling); motion keeps an occupied room occupied but
         cannot turn an empty one occupied. `rotating`: the frame's new Doppler energy is
         rotation-like (uspd.rotation); it cannot turn an empty room occupied either,
-        unless p(major) + p(minor) reaches ROTATION_OVERRIDE.
+        unless p(major) + p(minor) reaches ROTATION_OVERRIDE. `burst`: the classifier's
+        context holds an emitted ultrasonic burst (uspd.burst); likewise, unless
+        p(major) + p(minor) reaches BURST_OVERRIDE.
         """
         opts = self.options
         if not self._emission_wanted(t):
@@ -316,7 +330,8 @@ class OccupancyDetector:
         # nor are frames right after a known interferer was switched on, nor fan-like ones.
         quiet = t < self._quiet_until
         fan_like = rotating and p_human < ROTATION_OVERRIDE
-        trusted = self._occupied or not (warming_up or quiet or fan_like)
+        after_burst = burst and p_human < BURST_OVERRIDE
+        trusted = self._occupied or not (warming_up or quiet or fan_like or after_burst)
         self._recent_major.append(trusted and p_major >= opts.major_threshold)
         self._recent_minor.append(trusted and sensitive and p_human >= opts.minor_threshold)
         self._recent_human.append(
@@ -356,6 +371,8 @@ class OccupancyDetector:
             reason = f"ignoring new motion: {self._quiet_reason}"
         elif fan_like and (p_major >= opts.major_threshold or p_human >= opts.human_threshold):
             reason = REASON_ROTATING
+        elif after_burst and (p_major >= opts.major_threshold or p_human >= opts.human_threshold):
+            reason = REASON_BURST
         else:
             reason = REASON_NO_MOTION
 

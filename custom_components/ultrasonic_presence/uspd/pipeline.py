@@ -5,7 +5,8 @@ is benchmarked is what users run. Stages (see ARCHITECTURE.md): DspChain (front-
 Doppler features, music canceller) → a motion scorer (the int8 TFLite classifier via
 LiteRT or the numpy executor; the conventional Doppler-energy detector when no model
 ships), and beside it the rotation test on the same frames (uspd.rotation: is the new
-Doppler energy fan-like?) → OccupancyDetector.
+Doppler energy fan-like?) and the burst test (uspd.burst: does the classifier's context
+hold emitted ultrasound, such as keys jingling?) → OccupancyDetector.
 
 Frames without a usable carrier (emission switched off or paused, carrier lost) carry
 no evidence: the detector holds its state, and a carrier missing while it should be
@@ -24,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .audio.source import AudioBlock, SourceError
+from .burst import BurstTracker
 from .detector import Decision, OccupancyDetector
 from .dsp.calibration import CalibrationResult, HealthMonitor, doppler_halfwidth_hz
 from .dsp.chain import DspChain
@@ -87,6 +89,8 @@ class FrameResult:
     rotation_balance: float = 0.0
     """How mirror-symmetric the frame's new Doppler energy is (uspd.rotation; 0 for a
     frame without evidence); from rotation.ROTATION_BALANCE on it is fan-like."""
+    burst: bool = False
+    """The classifier's context holds an emitted ultrasonic burst (uspd.burst)."""
 
     @property
     def rotating(self) -> bool:
@@ -136,6 +140,7 @@ class Pipeline:
         self.scorer = scorer or default_scorer()
         self.context = ContextWindow()
         self.balance = NewEnergyBalance()
+        self.bursts = BurstTracker()
         self.t0 = t0
         self._frames = 0
         self._no_carrier_frames = 0
@@ -199,6 +204,7 @@ class Pipeline:
         # values frame by frame). Weakest mic's carrier level, dBFS:
         weakest = np.minimum.reduce(np.abs(frames.carrier), axis=1)
         carrier_levels = (20.0 * np.log10(np.maximum(weakest, 1e-12))).tolist()
+        guard_levels = frames.guard_level_db.tolist()
         snrs = (
             _doppler_band_snrs(frames.features[:, :, PLANE_MOTION], self._band_db)
             if self.calibration is None
@@ -229,6 +235,7 @@ class Pipeline:
                 self._no_carrier_frames = 0
             probabilities: npt.NDArray[np.float32] | None = None
             balance = 0.0
+            burst = False
             music = bool(frames.music[i] or frames.sensitivity_reduced[i])
             if not usable:
                 self._gap_frames += 1
@@ -241,11 +248,13 @@ class Pipeline:
             if usable:
                 probabilities = self.scorer.score(context, frames, i)
                 balance = self.balance.update(frames.features[i, :, PLANE_MOTION])
+                burst = self.bursts.update(guard_levels[i])
                 decision = self.detector.update(
                     t,
                     probabilities,
                     warming_up=warming_up,
                     rotating=fan_like(balance, music=music),
+                    burst=burst,
                 )
             else:
                 reason = "emission off" if not emission_on else "no carrier received"
@@ -261,6 +270,7 @@ class Pipeline:
                     health_problem=health,
                     warming_up=warming_up,
                     rotation_balance=balance,
+                    burst=burst,
                 )
             )
         return results

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from .audio.factory import SourceSpec, open_source
 from .audio.source import AudioSource, SourceError
-from .detector import REASON_ROTATING, DetectorOptions, OccupancyDetector
+from .detector import REASON_BURST, REASON_ROTATING, DetectorOptions, OccupancyDetector
 from .dsp.calibration import CalibrationResult, calibrate
 from .pipeline import FrameResult, Pipeline
 
@@ -110,20 +110,19 @@ class _Stats:
     """The latest stretches of fan-like motion an empty room ignored (stream time,
     seconds; detector.REASON_ROTATING): why a fan switching on did not turn it on, or,
     rarely, why someone walking in beside a fan was found late."""
+    burst_ignored: list[dict[str, Any]] = field(default_factory=list)
+    """The same for motion right after an ultrasonic burst (detector.REASON_BURST): why
+    keys jingling beside a curtain did not turn the room on, or why someone who came in
+    jingling them was found late."""
 
     def add(self, result: FrameResult, changed: bool) -> bool:
-        """Count one decision; True if it starts a new stretch of ignored fan-like motion."""
+        """Count one decision; True if it starts a new stretch of ignored motion."""
         decision = result.decision
-        started = False
-        if decision.reason == REASON_ROTATING:
-            stretches = self.fan_like_ignored
-            last = stretches[-1] if stretches else None
-            if last is not None and decision.t - (last["t"] + last["seconds"]) <= _MERGE_S:
-                last["seconds"] = round(decision.t - last["t"], 2)
-            else:
-                stretches.append({"t": round(decision.t, 2), "seconds": 0.0})
-                del stretches[:-10]
-                started = True
+        stretches = {
+            REASON_ROTATING: self.fan_like_ignored,
+            REASON_BURST: self.burst_ignored,
+        }.get(decision.reason)
+        started = stretches is not None and _extend_stretches(stretches, decision.t)
         self.decisions += 1
         self.occupied_decisions += decision.occupied
         self.class_counts[decision.motion_class] = (
@@ -142,7 +141,19 @@ class _Stats:
 
 
 _MERGE_S = 0.5
-"""Fan-like frames this close together are one stretch (a spin-up comes and goes)."""
+"""Ignored frames this close together are one stretch (a spin-up comes and goes)."""
+
+
+def _extend_stretches(stretches: list[dict[str, Any]], t: float) -> bool:
+    """Add an ignored frame at `t` to the latest stretch or start one (ten kept); True
+    if it starts one."""
+    last = stretches[-1] if stretches else None
+    if last is not None and t - (last["t"] + last["seconds"]) <= _MERGE_S:
+        last["seconds"] = round(t - last["t"], 2)
+        return False
+    stretches.append({"t": round(t, 2), "seconds": 0.0})
+    del stretches[:-10]
+    return True
 
 
 def check_hardware(spec: SourceSpec) -> None:
@@ -376,7 +387,7 @@ class PresenceRunner:
             with self._lock:
                 new_stretch = self._stats.add(result, changed)
             if new_stretch:
-                _LOGGER.debug("fan-like motion at %.2f s: ignored in the empty room", decision.t)
+                _LOGGER.debug("%s at %.2f s (the room is empty)", decision.reason, decision.t)
             self._note_health(result.health_problem)
             state = SensorState(
                 t=decision.t,

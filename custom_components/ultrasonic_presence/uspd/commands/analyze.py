@@ -86,6 +86,9 @@ def analyze(
         # uspd.rotation: how mirror-symmetric the new Doppler energy is; from
         # ROTATION_BALANCE on, motion in it cannot make an empty room occupied.
         "rotation_balance": [],
+        # uspd.burst: the classifier's context holds an emitted ultrasonic burst (keys,
+        # clatter); motion in it cannot make an empty room occupied.
+        "burst": [],
         # Frames of the start-up warm-up: scored, but they cannot make a room occupied.
         "warming_up": [],
     }
@@ -103,6 +106,7 @@ def analyze(
             frames["occupied"].append(d.occupied)
             frames["motion_class"].append(d.motion_class)
             frames["rotation_balance"].append(round(result.rotation_balance, 3))
+            frames["burst"].append(result.burst)
             frames["warming_up"].append(bool(result.warming_up))
             human_motion.append(shows_human_motion(result, threshold))
             if d.occupied != previous and (previous is not None or d.occupied):

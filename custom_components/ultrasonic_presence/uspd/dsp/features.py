@@ -69,6 +69,11 @@ CARRIER_JUMP_DB = 1.0
 # Largest carrier frequency offset followed per frame (sound-card clock mismatch of
 # ~50 ppm is 2 Hz at 40 kHz); beyond ±1/(2·half-window spacing) it would be ambiguous.
 MAX_DRIFT_HZ = 4.0
+# Radial speed no part of a walking body reaches (the ankle peaks at 4.65 m/s [Boulic
+# 1990]): baseband power beyond it is not an echo of a person but emitted ultrasound
+# (keys, clatter, another device) or a fan's blade tips. Summed out to 0.45 × the
+# baseband rate (inside the front end's transition band: attenuated, not removed).
+GUARD_MIN_MPS = 5.0
 
 
 def velocity_edges() -> FloatArray:
@@ -128,6 +133,7 @@ class FeatureFrames:
     sensitivity_reduced: BoolArray  # (n,) music present that the canceller cannot remove
     music_level_db: FloatArray  # (n,) removed Doppler-band power, dBc
     residual_level_db: FloatArray  # (n,) Doppler-band power after cancelling, dBc
+    guard_level_db: FloatArray  # (n,) power beyond human speeds (GUARD_MIN_MPS), dBc
 
     @staticmethod
     def concatenate(parts: list[FeatureFrames], channels: int) -> FeatureFrames:
@@ -143,6 +149,7 @@ class FeatureFrames:
             sensitivity_reduced=np.concatenate([p.sensitivity_reduced for p in parts]),
             music_level_db=np.concatenate([p.music_level_db for p in parts]),
             residual_level_db=np.concatenate([p.residual_level_db for p in parts]),
+            guard_level_db=np.concatenate([p.guard_level_db for p in parts]),
         )
 
 
@@ -157,6 +164,7 @@ def empty_frames(channels: int) -> FeatureFrames:
         sensitivity_reduced=np.zeros(0, dtype=np.bool_),
         music_level_db=np.zeros(0),
         residual_level_db=np.zeros(0),
+        guard_level_db=np.zeros(0),
     )
 
 
@@ -203,6 +211,8 @@ class FeatureExtractor:
         if np.max(np.abs(freqs[used])) > 0.45 * self.rate:
             raise ValueError("velocity range exceeds the baseband bandwidth")
         self._used = used  # FFT bins inside ±V_MAX: the only ones computed further
+        speed = np.abs(freqs) * speed_of_sound(temperature_c) / (2.0 * carrier_hz)
+        self._guard = np.flatnonzero((speed >= GUARD_MIN_MPS) & (np.abs(freqs) <= 0.45 * self.rate))
         # The pooling matrix is sparse (a velocity bin spans a few FFT bins): keep its
         # non-zeros row by row for a gather + np.add.reduceat instead of a dense product.
         rows, cols = np.nonzero(pool[:, used])
@@ -278,6 +288,8 @@ class FeatureExtractor:
         # so their rounding) follow that layout, so it is kept.
         spectra = np.fft.fft(segments, axis=2, out=segments)[:, :, self._used]
         powers = power(spectra)
+        guard = np.add.reduce(power(segments[:, :, self._guard]), axis=2)
+        guard_dbc = 10.0 * np.log10(self.bin_hz * np.mean(guard, axis=1) + 1e-30)
         band_dbc = 10.0 * np.log10(self.bin_hz * _bin_sum(powers) + 1e-30)
         carrier_ok = np.logical_and.reduce(
             (level > _MIN_CARRIER_LEVEL) & (band_dbc < MAX_BAND_DBC), axis=1
@@ -310,6 +322,7 @@ class FeatureExtractor:
             sensitivity_reduced=out.sensitivity_reduced & carrier_ok & settled,
             music_level_db=out.music_level_db,
             residual_level_db=out.residual_level_db,
+            guard_level_db=guard_dbc,
         )
 
     def _settled(self, level: FloatArray) -> BoolArray:
