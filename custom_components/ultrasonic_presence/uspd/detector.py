@@ -369,9 +369,11 @@ class OccupancyDetector:
             reason = REASON_WARMING_UP
         elif quiet:
             reason = f"ignoring new motion: {self._quiet_reason}"
-        elif fan_like and (p_major >= opts.major_threshold or p_human >= opts.human_threshold):
+        elif not (p_major >= opts.major_threshold or p_human >= opts.human_threshold):
+            reason = REASON_NO_MOTION  # nothing that would have counted was ignored
+        elif fan_like:
             reason = REASON_ROTATING
-        elif after_burst and (p_major >= opts.major_threshold or p_human >= opts.human_threshold):
+        elif after_burst:
             reason = REASON_BURST
         else:
             reason = REASON_NO_MOTION
