@@ -381,6 +381,26 @@ def test_bench_scores_a_candidate_model(tmp_path: Path) -> None:
         assert cli.main(["bench", "--model", str(path), "--quiet"]) == 2
 
 
+def test_bench_runs_the_model_on_the_chosen_runtime() -> None:
+    """`uspd bench --runtime numpy`: the shipped (or a --model) file on the numpy executor,
+    the runtime Home Assistant OS has; LiteRT only where it is importable, and asking
+    for it elsewhere is one clear error before any scene."""
+    from uspd import cli
+    from uspd.commands.bench import _scorers
+    from uspd.model import DEFAULT_MODEL_PATH, litert_available
+
+    for models in (None, [str(DEFAULT_MODEL_PATH)]):
+        scorers = _scorers(models, "numpy")
+        assert scorers is not None and set(scorers) == {"pipeline", "conventional"}
+        pipeline = scorers["pipeline"]()
+        assert isinstance(pipeline, ModelScorer) and pipeline.runtime == "numpy"
+    if litert_available():
+        litert = _scorers(None, "litert")
+        assert litert is not None and litert["pipeline"]().runtime == "litert"
+    else:
+        assert cli.main(["bench", "--runtime", "litert", "--quiet"]) == 2
+
+
 def test_cached_suite_decides_as_the_rendered_one(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..bench import ScorerFactory
+    from ..model.classifier import Prefer
+    from ..pipeline import MotionScorer
 
 
 def register(sub: Any) -> None:
@@ -54,6 +56,14 @@ def register(sub: Any) -> None:
         "average several, as an ensemble)",
     )
     parser.add_argument(
+        "--runtime",
+        choices=("auto", "litert", "numpy"),
+        default="auto",
+        help="run the model on this runtime (auto: LiteRT where importable, as Home "
+        "Assistant does; numpy: the executor Home Assistant OS runs, which differs from "
+        "LiteRT's default kernels by up to 1 LSB on some outputs)",
+    )
+    parser.add_argument(
         "--cache",
         metavar="DIR",
         help="keep each scene's calibration and DSP features (never audio) in DIR and "
@@ -94,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = run_suite(
             args.scale,
-            _scorers(args.model),
+            _scorers(args.model, args.runtime),
             progress=progress,
             det=not args.no_det,
             groups=groups,
@@ -113,11 +123,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scorers(models: list[str] | None) -> dict[str, ScorerFactory] | None:
-    """The suite's scorers with `models` in place of the shipped model (None: the
-    defaults). run_suite makes each once before any scene, so a bad file fails first."""
-    if not models:
+def _scorers(models: list[str] | None, runtime: Prefer = "auto") -> dict[str, ScorerFactory] | None:
+    """The suite's scorers with `models` in place of the shipped model, on `runtime`
+    (None: the defaults). run_suite makes each once before any scene, so a bad file or
+    a runtime that is not installed fails first."""
+    if not models and runtime == "auto":
         return None
-    from ..scoring import ConventionalScorer, ModelScorer
+    from ..scoring import ConventionalScorer, ModelScorer, load_default_scorer
 
-    return {"pipeline": lambda: ModelScorer(models), "conventional": ConventionalScorer}
+    def pipeline() -> MotionScorer:
+        if models:
+            return ModelScorer(models, prefer=runtime)
+        return load_default_scorer(runtime)
+
+    return {"pipeline": pipeline, "conventional": ConventionalScorer}
