@@ -95,6 +95,20 @@ SENSORS: tuple[UltrasonicPresenceSensorEntityDescription, ...] = (
             None if state.emission_level_dbfs is None else round(state.emission_level_dbfs, 1)
         ),
     ),
+    # How much of one core this room's pipeline takes on this host (uspd.load): the
+    # margin a Raspberry Pi has before audio drops out, and for how many more rooms.
+    UltrasonicPresenceSensorEntityDescription(
+        key="processing_load",
+        translation_key="processing_load",
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        # Whole percent, averaged over 30 s: a steady load writes no new state.
+        value_fn=lambda state: (
+            None if state.processing_load_percent is None else round(state.processing_load_percent)
+        ),
+    ),
 )
 
 

@@ -12,6 +12,7 @@ from uspd import runner as runner_module
 from uspd.audio.factory import SourceSpec, open_source
 from uspd.audio.source import AudioBlock, AudioSource, SourceError
 from uspd.dsp.calibration import CalibrationResult
+from uspd.dsp.features import FRAME_HOP_S, WINDOW_S
 from uspd.pipeline import Pipeline
 from uspd.runner import PresenceRunner, RunnerOptions, SensorState, run_calibration
 
@@ -213,6 +214,23 @@ def test_unsupported_carrier_for_source_is_a_source_error(
     assert err.value.code == "sample_rate_too_low"
     assert availability[-1][0] is False
     assert runner.last_error_code == "sample_rate_too_low"
+
+
+def test_processing_load_is_reported_once_measured(calibration: CalibrationResult) -> None:
+    """The runner times each block's processing on its thread's CPU clock: the load is
+    that time per second of stream decided, % of one core, from LOAD_MIN_S on."""
+    ticks = iter(range(1_000_000))
+    runner, _, _ = make_runner(calibration, cpu_clock=lambda: next(ticks) * 0.001)
+    states = runner.run_for(8.0)
+    # Each block reads the clock twice, one tick apart: 1 ms per 50 ms block.
+    early = [s for s in states if s.t < 4.5]
+    late = [s for s in states if s.t > 6.0]
+    assert early and all(s.processing_load_percent is None for s in early)
+    assert late and all(s.processing_load_percent is not None for s in late)
+    blocks = round(8.0 / runner_module.BLOCK_S)
+    decided = states[-1].t - WINDOW_S + FRAME_HOP_S  # stream the pipeline has decided
+    assert states[-1].processing_load_percent == pytest.approx(100.0 * 0.001 * blocks / decided)
+    assert runner.statistics()["processing_load_percent"] == pytest.approx(2.0, abs=0.1)
 
 
 def test_sensor_state_fields() -> None:

@@ -132,6 +132,7 @@ BASE_STATE = SensorState(
     music_present=False,
     reason="major motion (walking)",
     occupancy_reason="major motion",
+    processing_load_percent=3.4,
 )
 
 
@@ -255,7 +256,12 @@ class FakeRunner:
 
     def statistics(self) -> dict[str, Any]:
         """Recent decision statistics."""
-        return {"decisions": 250, "occupied_decisions": 100, "class_counts": {"major": 40}}
+        return {
+            "decisions": 250,
+            "occupied_decisions": 100,
+            "class_counts": {"major": 40},
+            "processing_load_percent": 3.42,
+        }
 
 
 @pytest.fixture

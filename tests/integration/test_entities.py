@@ -93,6 +93,21 @@ async def test_emission_off_shows_unknown_level(hass: HomeAssistant, runner: Fak
     assert hass.states.get(EMISSION).state == STATE_OFF
 
 
+async def test_processing_load_unknown_until_measured(
+    hass: HomeAssistant, runner: FakeRunner
+) -> None:
+    """The load is a whole percent of one core; unknown until the runner measured it.
+    (Each state here changes occupancy too, so it is written at once, not coalesced.)"""
+    load = "sensor.simulated_room_processing_load"
+    assert hass.states.get(load).state == "3"
+    runner.push_state(make_state(occupied=False, processing_load_percent=None))
+    await hass.async_block_till_done()
+    assert hass.states.get(load).state == STATE_UNKNOWN
+    runner.push_state(make_state(occupied=True, processing_load_percent=12.6))
+    await hass.async_block_till_done()
+    assert hass.states.get(load).state == "13"
+
+
 async def test_emission_switch(hass: HomeAssistant, runner: FakeRunner) -> None:
     """The switch drives the runner; its state follows the runner's reports."""
     assert hass.states.get(EMISSION).state == STATE_ON

@@ -25,6 +25,7 @@ from .audio.factory import SourceSpec, open_source
 from .audio.source import AudioSource, SourceError
 from .detector import REASON_BURST, REASON_ROTATING, DetectorOptions, OccupancyDetector
 from .dsp.calibration import CalibrationResult, calibrate
+from .load import LoadMeter
 from .pipeline import FrameResult, Pipeline
 
 __all__ = [
@@ -91,6 +92,9 @@ class SensorState:
     """Why the room is in its current state (Decision.state_reason): steady between
     changes, so the occupancy entity can carry it without a new state (and recorder
     row) every second."""
+    processing_load_percent: float | None = None
+    """CPU time this sensor's pipeline takes per second of audio, % of one core, over the
+    last load.LOAD_WINDOW_S (None until enough is measured)."""
 
 
 @dataclass
@@ -188,8 +192,10 @@ class PresenceRunner:
         realtime: bool = True,
         on_calibrated: Callable[[CalibrationResult], None] | None = None,
         source_factory: Callable[[SourceSpec], AudioSource] = open_source,
+        cpu_clock: Callable[[], float] = time.thread_time,
     ) -> None:
-        """Nothing is opened until `start` or `run_for`."""
+        """Nothing is opened until `start` or `run_for`. `cpu_clock`: CPU seconds of the
+        calling thread (the processing load's clock; tests give their own)."""
         self.spec = spec
         self.calibration = calibration
         self.options = options
@@ -212,6 +218,9 @@ class PresenceRunner:
         self._last_occupied: bool | None = None
         self._detector = OccupancyDetector(options.detector_options())
         self._stream_t = 0.0
+        self._cpu_clock = cpu_clock
+        self._load = LoadMeter()
+        self._unattributed_cpu_s = 0.0  # blocks that completed no frame yet
         self._last_auto_recal_t: float | None = None
         self.health_problem: str | None = None
         self.last_error_code: str | None = None
@@ -256,7 +265,9 @@ class PresenceRunner:
         """Recent decision statistics (JSON-able)."""
         with self._lock:
             stats = asdict(self._stats)
+            load = self._load.percent
         stats["runtime"] = self.runtime
+        stats["processing_load_percent"] = None if load is None else round(load, 2)
         stats["available"] = self._available
         stats["health_problem"] = self.health_problem
         return stats
@@ -377,8 +388,17 @@ class PresenceRunner:
                     {"t": round(pipeline.stream_time, 2), "seconds": seconds, "reason": reason}
                 )
                 del quiet[:-10]
+        cpu_start, stream_start = self._cpu_clock(), pipeline.stream_time
         results = pipeline.process(block, emission_on=carrier is not None)
         self._stream_t = pipeline.stream_time
+        self._unattributed_cpu_s += self._cpu_clock() - cpu_start
+        if self._stream_t > stream_start:  # timed by the stream it decided
+            with self._lock:
+                self._load.add(self._stream_t - stream_start, self._unattributed_cpu_s)
+                load = self._load.percent
+            self._unattributed_cpu_s = 0.0
+        else:
+            load = self._load.percent
         states = []
         for result in results:
             decision = result.decision
@@ -401,6 +421,7 @@ class PresenceRunner:
                 music_present=result.music_present,
                 reason=decision.reason,
                 occupancy_reason=decision.state_reason,
+                processing_load_percent=load,
             )
             states.append(state)
             self._on_state(state)
