@@ -68,7 +68,16 @@ try {
   await page.goto(`${url}/config/devices/dashboard`, { waitUntil: "commit" });
   await page.getByText("Simulated room").first().click();
   await page.getByText("Occupancy").first().waitFor();
-  await page.waitForTimeout(3000); // let a few decisions arrive
+  // The runner's own CPU load: unknown for its first 5 s, then a number (read from the
+  // frontend's state, as the page shows it).
+  const loadState = () => {
+    const hass = document.querySelector("home-assistant")?.hass;
+    const state = hass?.states["sensor.simulated_room_processing_load"]?.state;
+    return state !== undefined && /^\d+(\.\d+)?$/.test(state) ? state : null;
+  };
+  const load = await page.waitForFunction(loadState, null, { timeout: 60_000 });
+  console.log(`processing load: ${await load.jsonValue()} %`);
+  await page.waitForTimeout(500); // the row re-renders with the value
   await shot("03-device");
   console.log(`device page: ${page.url()}`);
 } catch (err) {

@@ -2,7 +2,8 @@
 
 Debian chromium driven by playwright-core (tests/e2e/add_integration.mjs) against the
 newest Home Assistant: log in, add Ultrasonic Presence on the simulated room, walk the
-calibration progress step, and open the device page with the occupancy entity. The
+calibration progress step, and open the device page with the occupancy entity and the
+pipeline's processing load (a number once the runner has measured 5 s). The
 screenshots land in $USPD_E2E_SHOTS (default: a temp dir); README shows one.
 """
 
@@ -52,6 +53,7 @@ def test_add_integration_through_the_ui(tmp_path: Path) -> None:
         log = hass.log()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "device page:" in result.stdout
+    assert "processing load:" in result.stdout  # the real runner's load reached the UI
     for name in ("01-source", "02-calibration", "03-device"):
         assert (shots / f"{name}.png").stat().st_size > 10_000
     assert "Detected blocking call" not in log
