@@ -331,6 +331,13 @@ def test_live_pipeline_speed_is_measured_per_runtime() -> None:
     assert list(speeds) == ["numpy"] and speeds["numpy"] > 0.0
 
 
+def test_two_rooms_speed_is_measured_both_ways() -> None:
+    # README's multi-room figure: the code path on a short scene, never a target.
+    speeds = bench.two_rooms_realtime_factors("numpy", seconds=1.0, rounds=1)
+    assert set(speeds) == {"taking_turns", "at_once"}
+    assert all(speed > 0.0 for speed in speeds.values())
+
+
 def test_cli_compute_only_skips_the_suite(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

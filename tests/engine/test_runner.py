@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -231,6 +232,46 @@ def test_processing_load_is_reported_once_measured(calibration: CalibrationResul
     decided = states[-1].t - WINDOW_S + FRAME_HOP_S  # stream the pipeline has decided
     assert states[-1].processing_load_percent == pytest.approx(100.0 * 0.001 * blocks / decided)
     assert runner.statistics()["processing_load_percent"] == pytest.approx(2.0, abs=0.1)
+
+
+def test_rooms_take_turns(calibration: CalibrationResult) -> None:
+    """Two rooms' workers never process a block at the same time (runner.TAKING_TURNS):
+    under Python's interpreter lock that would only cost both of them."""
+    inside = 0
+    most = 0
+    guard = threading.Lock()
+    real_process = Pipeline.process
+
+    def watched(self: Pipeline, *args: Any, **kwargs: Any) -> Any:
+        nonlocal inside, most
+        with guard:
+            inside += 1
+            most = max(most, inside)
+        try:
+            time.sleep(0.002)  # hand the interpreter to the other room meanwhile
+            return real_process(self, *args, **kwargs)
+        finally:
+            with guard:
+                inside -= 1
+
+    runners = [make_runner(calibration)[0] for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def run(runner: PresenceRunner) -> None:
+        try:
+            runner.run_for(1.0)
+        except BaseException as err:  # reported by the assert below
+            errors.append(err)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Pipeline, "process", watched)
+        threads = [threading.Thread(target=run, args=(r,)) for r in runners]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not errors
+    assert most == 1
 
 
 def test_sensor_state_fields() -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -732,6 +733,54 @@ def live_pipeline_realtime_factors(
     return {runtime: seconds / cpu for runtime, cpu in best.items()}
 
 
+TWO_ROOMS_SCENE_S = 20.0
+
+
+def two_rooms_realtime_factors(
+    runtime: Prefer, *, seconds: float = TWO_ROOMS_SCENE_S, rounds: int = LIVE_ROUNDS
+) -> dict[str, float]:
+    """Two rooms in one process, as Home Assistant runs them: two pipelines on the speed
+    scene, each in its own thread fed the live 50 ms blocks, flat out. Audio seconds
+    of both rooms per wall-clock second, best of `rounds`: 'taking_turns' with the
+    runner's TAKING_TURNS lock around each block (what ships), 'at_once' without it
+    (why it ships). One room's figure is live_pipeline_realtime_factor: on one core's
+    worth of interpreter, two rooms at best match it, they do not double it."""
+    from .runner import TAKING_TURNS
+    from .scoring import ModelScorer
+
+    scenario = random_scenario(
+        "walk", SPEED_SCENE_SEED, duration_s=seconds, sample_rate=SAMPLE_RATE, n_mics=MICS
+    )
+    audio, _ = _render(BenchScene("walk", "walk", scenario))
+    block = round(BLOCK_S * SAMPLE_RATE)
+
+    def room(pipeline: Pipeline, turns: bool) -> None:
+        for s in range(0, audio.shape[0], block):
+            if turns:
+                with TAKING_TURNS:
+                    pipeline.process(audio[s : s + block])
+            else:
+                pipeline.process(audio[s : s + block])
+
+    best = {"taking_turns": math.inf, "at_once": math.inf}
+    for _ in range(max(1, rounds)):
+        for name, fastest in best.items():
+            rooms = [
+                Pipeline(SAMPLE_RATE, MICS, scenario.carrier_hz, scorer=ModelScorer(prefer=runtime))
+                for _ in range(2)
+            ]
+            threads = [
+                threading.Thread(target=room, args=(p, name == "taking_turns")) for p in rooms
+            ]
+            start = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            best[name] = min(fastest, time.perf_counter() - start)
+    return {name: 2.0 * seconds / wall for name, wall in best.items()}
+
+
 def compute_figures() -> dict[str, float]:
     """Component speeds (process CPU time; one core with single-threaded BLAS)."""
     from .dsp.bench import realtime_factor as dsp_rtf
@@ -752,6 +801,9 @@ def compute_figures() -> dict[str, float]:
             figures[f"ms_per_decision_{runtime}"] = ms_per_decision(runtime)
         for name, speed in live_pipeline_realtime_factors(runtimes).items():
             figures[f"live_pipeline_realtime_factor_{name}"] = speed
+        for runtime in runtimes:
+            for how, speed in two_rooms_realtime_factors(runtime).items():
+                figures[f"two_rooms_{how}_realtime_factor_{runtime}"] = speed
     except FileNotFoundError:
         pass  # no model shipped: the conventional detector needs no inference
     return figures

@@ -45,6 +45,15 @@ BLOCK_S = 0.05
 BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Reopen delays after a source failure; the last repeats."""
 
+TAKING_TURNS = threading.Lock()
+"""Held while a room's pipeline processes a block: the rooms of one Home Assistant
+process take turns. Their work is mostly short numpy calls under Python's interpreter
+lock, so two rooms at once do not use a second core; they hand the lock back and forth
+at every call instead, which made the same work 15–30 % dearer when measured here (two
+rooms in two threads, 2 cores; docs/bench/HISTORY.md). A room waits at most one other
+room's block (under a millisecond here) for its turn: nothing against 50 ms blocks.
+`uspd bench --compute-only` reports two rooms run this way."""
+
 AUTO_RECAL_S = 3600.0
 """At most one automatic re-calibration per hour of stream for a persisting health problem."""
 
@@ -388,10 +397,11 @@ class PresenceRunner:
                     {"t": round(pipeline.stream_time, 2), "seconds": seconds, "reason": reason}
                 )
                 del quiet[:-10]
-        cpu_start, stream_start = self._cpu_clock(), pipeline.stream_time
-        results = pipeline.process(block, emission_on=carrier is not None)
+        with TAKING_TURNS:
+            cpu_start, stream_start = self._cpu_clock(), pipeline.stream_time
+            results = pipeline.process(block, emission_on=carrier is not None)
+            self._unattributed_cpu_s += self._cpu_clock() - cpu_start
         self._stream_t = pipeline.stream_time
-        self._unattributed_cpu_s += self._cpu_clock() - cpu_start
         if self._stream_t > stream_start:  # timed by the stream it decided
             with self._lock:
                 self._load.add(self._stream_t - stream_start, self._unattributed_cpu_s)
