@@ -129,6 +129,10 @@ def test_identical_decisions_through_the_node(
     print(f"\nnode link: {rate / 1e3:.1f} kB/s node→HA, {up / 1e3:.2f} kB/s HA→node")
     assert 20_000 < rate < 100_000
     assert rate < RAW_BYTES_PER_S / 8
+    # The node's health frames carry its own processing load (demodulation, encoding).
+    load = client.health["processing_load_percent"]
+    assert isinstance(load, float) and 0.0 < load < 100.0
+    print(f"node processing load: {load:.2f} % of one core")
 
 
 def test_calibration_runs_on_the_node(

@@ -234,6 +234,42 @@ def test_processing_load_is_reported_once_measured(calibration: CalibrationResul
     assert runner.statistics()["processing_load_percent"] == pytest.approx(2.0, abs=0.1)
 
 
+def test_statistics_carry_the_sources_own_health(calibration: CalibrationResult) -> None:
+    """Diagnostics show what the source says of itself: a sound card's `health()`
+    (xruns), a node's last HEALTH frame (`health`); nothing for a simulated room."""
+
+    class CardLike(RecordingSource):
+        def health(self) -> dict[str, Any]:
+            return {"xruns": {"input_overflow": 2}}
+
+    class NodeLike(RecordingSource):
+        health: dict[str, Any] = {"processing_load_percent": 7.5}  # noqa: RUF012
+
+    class Closing(RecordingSource):
+        def health(self) -> dict[str, Any]:
+            raise RuntimeError("stream closed")
+
+    for kind, expected in (
+        (CardLike, {"xruns": {"input_overflow": 2}}),
+        (NodeLike, {"processing_load_percent": 7.5}),
+        (Closing, None),
+        (RecordingSource, None),
+    ):
+        runner = PresenceRunner(
+            SPEC,
+            calibration,
+            RunnerOptions(),
+            lambda state: None,
+            lambda ok, msg: None,
+            realtime=False,
+            source_factory=lambda spec, kind=kind: kind(open_source(spec)),
+        )
+        assert runner.statistics()["source_health"] is None  # nothing open yet
+        runner.run_for(0.1)
+        assert runner.statistics()["source_health"] == expected
+        runner.stop()
+
+
 def test_rooms_take_turns(calibration: CalibrationResult) -> None:
     """Two rooms' workers never process a block at the same time (runner.TAKING_TURNS):
     under Python's interpreter lock that would only cost both of them."""

@@ -169,6 +169,19 @@ def _extend_stretches(stretches: list[dict[str, Any]], t: float) -> bool:
     return True
 
 
+def _source_health(source: AudioSource | None) -> dict[str, Any] | None:
+    """What the open source says of itself: `health()` (a sound card) or the `health`
+    a node last sent; None for sources without one (a simulated room, a WAV file)."""
+    health: Any = getattr(source, "health", None)
+    if callable(health):
+        try:
+            health = health()
+        except Exception:  # a source closing under us must not break diagnostics
+            _LOGGER.debug("source health unavailable", exc_info=True)
+            return None
+    return dict(health) if isinstance(health, dict) else None
+
+
 def check_hardware(spec: SourceSpec) -> None:
     """Open the source and read a moment of audio; SourceError with a code if unusable."""
     source = open_source(spec)
@@ -271,12 +284,15 @@ class PresenceRunner:
             return self._pipeline.recent_features(seconds)
 
     def statistics(self) -> dict[str, Any]:
-        """Recent decision statistics (JSON-able)."""
+        """Recent decision statistics (JSON-able), with the source's own health where it
+        reports one: a sound card's dropouts (xruns), a node's counters and load."""
         with self._lock:
             stats = asdict(self._stats)
             load = self._load.percent
+            source = self._source
         stats["runtime"] = self.runtime
         stats["processing_load_percent"] = None if load is None else round(load, 2)
+        stats["source_health"] = _source_health(source)
         stats["available"] = self._available
         stats["health_problem"] = self.health_problem
         return stats

@@ -31,6 +31,7 @@ from .. import __version__
 from ..audio.source import AudioSource, SourceError
 from ..dsp.calibration import Band, CalibrationError, calibrate
 from ..dsp.frontend import FrontEnd, baseband_rate, check_carrier
+from ..load import LoadMeter
 from . import protocol as p
 from .codec import encode_baseband
 from .keys import decode_key
@@ -263,6 +264,9 @@ class _Session:
         self._since_health = 0
         self._health_frames = round(HEALTH_EVERY_S * fs)
         self._max_read = round(MAX_READ_S * fs)
+        # The node's own share of a core (demodulation and encoding): a Raspberry Pi
+        # Zero's margin, shown in Home Assistant's diagnostics through HEALTH.
+        self.load = LoadMeter()
 
     def run(self) -> None:
         """Serve requests until BYE, idle timeout, error or replacement."""
@@ -295,13 +299,16 @@ class _Session:
         if self.frontend is None:
             self.frontend = FrontEnd(self.source.sample_rate, self.carrier, self.source.channels)
         block = self.source.read(frames)
+        cpu_start = time.thread_time()
         baseband = self.frontend.process(block)
+        encoded = encode_baseband(frames, self.carrier, baseband)
+        self.load.add(frames / self.source.sample_rate, time.thread_time() - cpu_start)
         self.server.stats.frames_captured += frames
         self._since_health += frames
         if self._since_health >= self._health_frames:
             self._since_health = 0
             self.channel.send(p.HEALTH, json.dumps(self.health()).encode())
-        self.channel.send(p.BASEBAND, encode_baseband(frames, self.carrier, baseband))
+        self.channel.send(p.BASEBAND, encoded)
 
     def health(self) -> dict[str, Any]:
         """Health counters (the source's own, e.g. xruns, when it has them)."""
@@ -315,6 +322,8 @@ class _Session:
             data["source"] = source_health()
         if self.frontend is not None:
             data["carrier_dbfs"] = [round(float(x), 1) for x in self.frontend.carrier_level_dbfs]
+        load = self.load.percent
+        data["processing_load_percent"] = None if load is None else round(load, 2)
         return data
 
     def _emission(self, payload: bytes) -> None:
