@@ -34,6 +34,11 @@ PARALLEL_UPDATES = 0
 UNIT_DBFS = "dBFS"
 
 
+def _rounded(value: float | None, digits: int | None) -> float | None:
+    """`value` to `digits` decimals (None: a whole number); None (unknown) stays None."""
+    return None if value is None else round(value, digits)
+
+
 @dataclass(kw_only=True, frozen=True)
 class UltrasonicPresenceSensorEntityDescription(SensorEntityDescription):
     """Describes an Ultrasonic Presence sensor."""
@@ -91,9 +96,7 @@ SENSORS: tuple[UltrasonicPresenceSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
         # None (unknown) while the emission is off or paused.
-        value_fn=lambda state: (
-            None if state.emission_level_dbfs is None else round(state.emission_level_dbfs, 1)
-        ),
+        value_fn=lambda state: _rounded(state.emission_level_dbfs, 1),
     ),
     # How much of one core this room's pipeline takes on this host (uspd.load): the
     # margin a Raspberry Pi has before audio drops out, and for how many more rooms.
@@ -105,9 +108,7 @@ SENSORS: tuple[UltrasonicPresenceSensorEntityDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
         # Whole percent, averaged over 30 s: a steady load writes no new state.
-        value_fn=lambda state: (
-            None if state.processing_load_percent is None else round(state.processing_load_percent)
-        ),
+        value_fn=lambda state: _rounded(state.processing_load_percent, None),
     ),
 )
 
