@@ -13,13 +13,13 @@ from uspd.dsp.calibration import (
     CalibrationError,
     CalibrationResult,
     CandidateMeasurement,
-    HealthMonitor,
     NoUltrasonicResponseError,
     _choose,
     calibrate,
     candidate_carriers,
     doppler_halfwidth_hz,
 )
+from uspd.health import HealthMonitor
 from uspd.sim import DeviceSpec, Scenario, SimulatedSource, Tone
 
 MAX_LEVEL = -6.0

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from uspd.dsp import testsignals as ts
-from uspd.dsp.calibration import CalibrationResult, HealthMonitor
+from uspd.dsp.calibration import CalibrationResult
 from uspd.dsp.chain import DspChain
 from uspd.dsp.conventional import ConventionalDetector
 from uspd.dsp.features import FEATURE_FLOOR_DB, FRAME_HOP_S, N_BINS, N_PLANES, FeatureFrames
+from uspd.health import HealthMonitor
 
 
 def test_detects_walker_not_empty_room() -> None:
@@ -81,6 +83,41 @@ def test_health_monitor() -> None:
     assert status.carrier_drop_db > 19
     noisy = HealthMonitor(calibration).update(_frames(hold + 1, received, expected + 25.0))
     assert noisy.needs_recalibration and "noise" in noisy.reasons[0]
+
+
+def test_health_statuses_do_not_depend_on_block_size() -> None:
+    """The pipeline hands the monitor a block's frames at once: the status after each
+    frame is the same as frame by frame. Unsettled frames (a carrier jump) count for
+    nothing and report the latest settled frame's figures."""
+    calibration = CalibrationResult(
+        carrier_hz=40_000.0,
+        level_dbfs=-20.0,
+        snr_db=70.0,
+        sample_rate=96_000,
+        received_dbfs=-40.0,
+        noise_dbfs=-113.0,
+        target_snr_db=70.0,
+        audio_seconds=9.5,
+    )
+    hold = round(HealthMonitor.HOLD_S / FRAME_HOP_S)
+    expected = HealthMonitor(calibration).expected_noise_dbc_hz
+    weak = _frames(hold + 20, -60.0, expected)
+    weak.features[::3] += np.linspace(0.0, 30.0, N_BINS, dtype=np.float32)[None, :, None]
+    weak.settled[hold // 2 : hold // 2 + 7] = False
+    whole = HealthMonitor(calibration).update_each(weak)
+    single = HealthMonitor(calibration)
+    one_by_one = [single.update(_slice(weak, i)) for i in range(len(whole))]
+    assert whole == one_by_one
+    assert not whole[hold].needs_recalibration  # seven frames did not count
+    assert whole[hold + 7].needs_recalibration
+    assert whole[hold // 2 + 3].carrier_drop_db == pytest.approx(20.0)
+    assert HealthMonitor(calibration).update_each(_frames(0, -40.0, expected)) == []
+
+
+def _slice(frames: FeatureFrames, i: int) -> FeatureFrames:
+    return FeatureFrames(
+        **{name: getattr(frames, name)[i : i + 1] for name in FeatureFrames.__dataclass_fields__}
+    )
 
 
 def test_blank_frames_carry_no_evidence() -> None:

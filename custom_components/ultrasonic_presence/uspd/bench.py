@@ -39,6 +39,7 @@ import numpy.typing as npt
 
 from .benchcache import SceneCache, SceneEvidence
 from .detector import DEFAULT_QUIET_S, DetectorOptions, OccupancyDetector
+from .dsp.calibration import CalibrationResult
 from .dsp.chain import DspChain
 from .dsp.conventional import ConventionalOptions
 from .dsp.features import FeatureFrames
@@ -191,11 +192,14 @@ def _walk_sit_leave(seed: int) -> Scenario:
 
 
 def calibrated(scenario: Scenario) -> Scenario:
-    """The scene at the carrier and level calibration picks for its device and room.
+    """The scene at the carrier and level calibration picks for its device and room."""
+    result = calibration_for(scenario)
+    return scenario.replace(carrier_hz=result.carrier_hz, level_dbfs=result.level_dbfs)
 
-    Calibration runs as at set-up: same room and device, nobody in it, only persistent
-    interference (tones) present.
-    """
+
+def calibration_for(scenario: Scenario) -> CalibrationResult:
+    """Calibration as at set-up: same room and device, nobody in it, only persistent
+    interference (tones) present."""
     from .dsp.calibration import calibrate
     from .sim.interference import Tone
 
@@ -206,10 +210,9 @@ def calibrated(scenario: Scenario) -> Scenario:
     )
     source = SimulatedSource(quiet)
     try:
-        result = calibrate(source)
+        return calibrate(source)
     finally:
         source.close()
-    return scenario.replace(carrier_hz=result.carrier_hz, level_dbfs=result.level_dbfs)
 
 
 def _render(scene: BenchScene) -> tuple[npt.NDArray[np.float32], list[TruthFrame]]:
@@ -701,11 +704,40 @@ SPEED_SCENE_S = 60.0
 LIVE_ROUNDS = 5
 
 
+def _speed_scene(seconds: float) -> tuple[npt.NDArray[np.float32], CalibrationResult]:
+    """The seeded walk scene the speeds are timed on, calibrated as at set-up: its
+    audio and the calibration Home Assistant would run it with."""
+    scenario = random_scenario(
+        "walk", SPEED_SCENE_SEED, duration_s=seconds, sample_rate=SAMPLE_RATE, n_mics=MICS
+    )
+    calibration = calibration_for(scenario)
+    scenario = scenario.replace(
+        carrier_hz=calibration.carrier_hz, level_dbfs=calibration.level_dbfs
+    )
+    audio, _ = _render(BenchScene("walk", "walk", scenario))
+    return audio, calibration
+
+
+def _live_pipeline(calibration: CalibrationResult, runtime: Prefer) -> Pipeline:
+    """A room's pipeline as the runner builds it: with its calibration (SNR from it, the
+    health monitor), the model on `runtime`."""
+    from .scoring import ModelScorer
+
+    return Pipeline(
+        SAMPLE_RATE,
+        MICS,
+        calibration.carrier_hz,
+        calibration=calibration,
+        scorer=ModelScorer(prefer=runtime),
+    )
+
+
 def live_pipeline_realtime_factors(
     runtimes: Sequence[Prefer], *, seconds: float = SPEED_SCENE_S, rounds: int = LIVE_ROUNDS
 ) -> dict[str, float]:
-    """Whole pipeline (DSP, int8 models on each runtime, detector) on one seeded walk
-    scene, fed the live runner's 50 ms blocks: audio seconds per process-CPU second.
+    """Whole pipeline (DSP, int8 models on each runtime, detector, health monitor) on one
+    seeded walk scene, built as the runner builds it and fed its 50 ms blocks: audio
+    seconds per process-CPU second.
 
     The suite's figure uses whichever runtime is importable (LiteRT here); Home
     Assistant OS has no LiteRT wheel and runs the numpy executor, so both are reported.
@@ -713,19 +745,12 @@ def live_pipeline_realtime_factors(
     Home Assistant) other load slows runs by up to 2× here and drifts over minutes, so
     the fastest run is the code's own cost and both runtimes see the same spells.
     """
-    from .scoring import ModelScorer
-
-    scenario = random_scenario(
-        "walk", SPEED_SCENE_SEED, duration_s=seconds, sample_rate=SAMPLE_RATE, n_mics=MICS
-    )
-    audio, _ = _render(BenchScene("walk", "walk", scenario))
+    audio, calibration = _speed_scene(seconds)
     block = round(BLOCK_S * SAMPLE_RATE)
     best = dict.fromkeys(runtimes, math.inf)
     for _ in range(max(1, rounds)):
         for runtime in runtimes:
-            pipeline = Pipeline(
-                SAMPLE_RATE, MICS, scenario.carrier_hz, scorer=ModelScorer(prefer=runtime)
-            )
+            pipeline = _live_pipeline(calibration, runtime)
             start = time.process_time()
             for s in range(0, audio.shape[0], block):
                 pipeline.process(audio[s : s + block])
@@ -746,12 +771,8 @@ def two_rooms_realtime_factors(
     (why it ships). One room's figure is live_pipeline_realtime_factor: on one core's
     worth of interpreter, two rooms at best match it, they do not double it."""
     from .runner import TAKING_TURNS
-    from .scoring import ModelScorer
 
-    scenario = random_scenario(
-        "walk", SPEED_SCENE_SEED, duration_s=seconds, sample_rate=SAMPLE_RATE, n_mics=MICS
-    )
-    audio, _ = _render(BenchScene("walk", "walk", scenario))
+    audio, calibration = _speed_scene(seconds)
     block = round(BLOCK_S * SAMPLE_RATE)
 
     def room(pipeline: Pipeline, turns: bool) -> None:
@@ -765,10 +786,7 @@ def two_rooms_realtime_factors(
     best = {"taking_turns": math.inf, "at_once": math.inf}
     for _ in range(max(1, rounds)):
         for name, fastest in best.items():
-            rooms = [
-                Pipeline(SAMPLE_RATE, MICS, scenario.carrier_hz, scorer=ModelScorer(prefer=runtime))
-                for _ in range(2)
-            ]
+            rooms = [_live_pipeline(calibration, runtime) for _ in range(2)]
             threads = [
                 threading.Thread(target=room, args=(p, name == "taking_turns")) for p in rooms
             ]

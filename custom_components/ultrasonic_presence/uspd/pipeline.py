@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from dataclasses import fields as dataclass_fields
 from typing import Protocol
 
 import numpy as np
@@ -27,7 +26,7 @@ import numpy.typing as npt
 from .audio.source import AudioBlock, SourceError
 from .burst import BurstTracker
 from .detector import Decision, OccupancyDetector
-from .dsp.calibration import CalibrationResult, HealthMonitor, doppler_halfwidth_hz
+from .dsp.calibration import CalibrationResult, doppler_halfwidth_hz
 from .dsp.chain import DspChain
 from .dsp.features import (
     FEATURE_FLOOR_DB,
@@ -38,6 +37,7 @@ from .dsp.features import (
     ContextWindow,
     FeatureFrames,
 )
+from .health import HealthMonitor
 from .rotation import NewEnergyBalance, fan_like
 
 BasebandBlock = npt.NDArray[np.complex128]
@@ -180,12 +180,6 @@ class Pipeline:
             return np.zeros((0, *FEATURE_SHAPE[1:]), np.float32)
         return np.stack(list(self._history)[-n:])
 
-    def _health_problem(self, frames: FeatureFrames, i: int) -> str | None:
-        if self.health is None:
-            return None
-        status = self.health.update(_frame_slice(frames, i))
-        return "; ".join(status.reasons) if status.needs_recalibration else None
-
     def process(
         self, block: AudioBlock | BasebandBlock, *, emission_on: bool = True
     ) -> list[FrameResult]:
@@ -210,6 +204,14 @@ class Pipeline:
             if self.calibration is None
             else []
         )
+        problems = (
+            [None] * frames.features.shape[0]
+            if self.health is None
+            else [
+                "; ".join(status.reasons) if status.needs_recalibration else None
+                for status in self.health.update_each(frames)
+            ]
+        )
         for i in range(frames.features.shape[0]):
             # A frame is decided when its analysis window ends.
             t = self.stream_time + WINDOW_S
@@ -222,7 +224,7 @@ class Pipeline:
             else:
                 snr_db = snrs[i]
             usable = emission_on and bool(frames.carrier_ok[i])
-            health = self._health_problem(frames, i)
+            health = problems[i]
             if emission_on and not frames.carrier_ok[i]:
                 self._no_carrier_frames += 1
                 if self._no_carrier_frames * FRAME_HOP_S >= CARRIER_LOST_S:
@@ -274,13 +276,6 @@ class Pipeline:
                 )
             )
         return results
-
-
-def _frame_slice(frames: FeatureFrames, i: int) -> FeatureFrames:
-    """Frame `i` alone, as a FeatureFrames (what per-frame consumers take)."""
-    return FeatureFrames(
-        **{f.name: getattr(frames, f.name)[i : i + 1] for f in dataclass_fields(frames)}
-    )
 
 
 def _band_db(carrier_hz: float) -> float:

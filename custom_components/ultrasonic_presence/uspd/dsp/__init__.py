@@ -12,7 +12,7 @@ Public API (import the submodules; nothing heavy is imported here):
   FEATURE_CEIL_DB], `scale_features` → [0, 1], `ContextWindow`, `velocity_centers()`.
 * `carrier.detect_carrier(audio, sample_rate) -> float` for recordings.
 * `calibration.calibrate(source, *, max_level_dbfs, band, target_snr_db,
-  spl_at_full_scale_db) -> CalibrationResult` (to_dict/from_dict), `HealthMonitor`,
+  spl_at_full_scale_db) -> CalibrationResult` (to_dict/from_dict),
   `CalibrationError` / `NoUltrasonicResponseError` (with `.code`).
 * `conventional.ConventionalDetector().update(features, valid=None)` — the baseline.
 * `bench.realtime_factor(...)`, `bench.canceller_curve(...)` — measured figures.

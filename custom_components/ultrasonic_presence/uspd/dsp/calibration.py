@@ -32,7 +32,7 @@ import numpy.typing as npt
 from scipy import ndimage, signal
 
 from ..audio.source import AudioSource
-from .features import FRAME_HOP_S, PLANE_MOTION, V_MAX_MPS, FeatureFrames
+from .features import V_MAX_MPS
 from .frontend import max_carrier_hz
 from .physics import doppler_hz, exposure_limit_db_spl
 
@@ -371,67 +371,3 @@ def _find_tones(freqs: FloatArray, psd: FloatArray) -> list[tuple[float, float]]
         power = float(np.sum(psd[max(k - 2, 0) : k + 3]) * df)
         tones.append((float(freqs[k]), 10.0 * math.log10(2.0 * power + 1e-30)))
     return tones
-
-
-@dataclass(frozen=True)
-class HealthStatus:
-    """Whether the calibration still holds."""
-
-    needs_recalibration: bool
-    reasons: tuple[str, ...]
-    carrier_drop_db: float  # below the calibrated received level (positive = weaker)
-    noise_rise_db: float  # Doppler-band noise density above calibration
-
-
-class HealthMonitor:
-    """Passive check while running: carrier drop or new noise/interference near the carrier.
-
-    Feed it the FeatureFrames the chain produces; a problem must persist HOLD_S.
-    """
-
-    HOLD_S = 30.0
-    DROP_DB = 10.0
-    NOISE_RISE_DB = 15.0
-
-    def __init__(self, calibration: CalibrationResult) -> None:
-        self.calibration = calibration
-        half = doppler_halfwidth_hz(calibration.carrier_hz)
-        # Expected noise density re carrier power, dBc/Hz (features' unit).
-        self.expected_noise_dbc_hz = (
-            calibration.noise_dbfs
-            - 10.0 * math.log10(2.0 * half)
-            - (calibration.received_dbfs - 3.0103)
-        )
-        self._hold_frames = round(self.HOLD_S / FRAME_HOP_S)
-        self._drop_frames = 0
-        self._noise_frames = 0
-
-    def update(self, frames: FeatureFrames) -> HealthStatus:
-        """Account for new frames; report the state after the last of them."""
-        drop = 0.0
-        rise = 0.0
-        for i in range(frames.features.shape[0]):
-            if not frames.settled[i]:
-                continue
-            power = float(np.mean(np.abs(frames.carrier[i]) ** 2))
-            drop = self.calibration.received_dbfs - 10.0 * math.log10(power + 1e-30)
-            # Median over velocity bins = noise floor even while someone walks.
-            rise = float(np.median(frames.features[i, :, PLANE_MOTION])) - (
-                self.expected_noise_dbc_hz
-            )
-            self._drop_frames = self._drop_frames + 1 if drop > self.DROP_DB else 0
-            bad_noise = rise > self.NOISE_RISE_DB and not frames.music[i]
-            self._noise_frames = self._noise_frames + 1 if bad_noise else 0
-        reasons = []
-        if self._drop_frames >= self._hold_frames:
-            reasons.append(f"carrier {drop:.0f} dB weaker than at calibration")
-        if self._noise_frames >= self._hold_frames:
-            reasons.append(
-                f"noise or a new tone near the carrier ({rise:.0f} dB above calibration)"
-            )
-        return HealthStatus(
-            needs_recalibration=bool(reasons),
-            reasons=tuple(reasons),
-            carrier_drop_db=drop,
-            noise_rise_db=rise,
-        )
