@@ -49,8 +49,8 @@ TAKING_TURNS = threading.Lock()
 """Held while a room's pipeline processes a block: the rooms of one Home Assistant
 process take turns. Their work is mostly short numpy calls under Python's interpreter
 lock, so two rooms at once do not use a second core; they hand the lock back and forth
-at every call instead: taking turns, two busy rooms got through 17 % (LiteRT) and 25 %
-(numpy executor) more audio when measured here (two threads, 2 cores; HISTORY.md).
+at every call instead: taking turns, two busy rooms got through 17–33 % more audio
+when measured here (two threads, 2 cores, both runtimes; docs/bench/HISTORY.md).
 A room waits at most one other room's block (under a millisecond here) for its turn:
 nothing against 50 ms blocks.
 `uspd bench --compute-only` reports two rooms run this way."""
