@@ -35,7 +35,7 @@ class HealthMonitor:
     Feed it the FeatureFrames the chain produces, in order. Per frame it costs a few
     whole-array operations for all of a block's frames and a few Python steps: it runs
     in every room at the frame rate (as `np.median` and a FeatureFrames per frame, it
-    had cost Home Assistant's pipeline 13 % more than `uspd bench` measured).
+    had cost Home Assistant's pipeline ≈ 15 % more CPU than `uspd bench` measured).
     """
 
     HOLD_S = 30.0
