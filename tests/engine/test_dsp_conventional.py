@@ -44,6 +44,18 @@ def test_floor_tracks_a_louder_room() -> None:
     assert not out.motion[-100:].any()  # ...then the floor has followed
 
 
+CALIBRATION = CalibrationResult(
+    carrier_hz=40_000.0,
+    level_dbfs=-20.0,
+    snr_db=70.0,
+    sample_rate=96_000,
+    received_dbfs=-40.0,
+    noise_dbfs=-113.0,
+    target_snr_db=70.0,
+    audio_seconds=9.5,
+)
+
+
 def _frames(n: int, carrier_dbfs: float, noise_dbc_hz: float) -> FeatureFrames:
     carrier = np.full((n, 2), 10 ** (carrier_dbfs / 20), dtype=np.complex128)
     return FeatureFrames(
@@ -60,16 +72,7 @@ def _frames(n: int, carrier_dbfs: float, noise_dbc_hz: float) -> FeatureFrames:
 
 
 def test_health_monitor() -> None:
-    calibration = CalibrationResult(
-        carrier_hz=40_000.0,
-        level_dbfs=-20.0,
-        snr_db=70.0,
-        sample_rate=96_000,
-        received_dbfs=-40.0,
-        noise_dbfs=-113.0,
-        target_snr_db=70.0,
-        audio_seconds=9.5,
-    )
+    calibration = CALIBRATION
     monitor = HealthMonitor(calibration)
     expected = monitor.expected_noise_dbc_hz
     received = 10 * math.log10(10 ** (calibration.received_dbfs / 10))
@@ -89,16 +92,7 @@ def test_health_statuses_do_not_depend_on_block_size() -> None:
     """The pipeline hands the monitor a block's frames at once: the status after each
     frame is the same as frame by frame. Unsettled frames (a carrier jump) count for
     nothing and report the latest settled frame's figures."""
-    calibration = CalibrationResult(
-        carrier_hz=40_000.0,
-        level_dbfs=-20.0,
-        snr_db=70.0,
-        sample_rate=96_000,
-        received_dbfs=-40.0,
-        noise_dbfs=-113.0,
-        target_snr_db=70.0,
-        audio_seconds=9.5,
-    )
+    calibration = CALIBRATION
     hold = round(HealthMonitor.HOLD_S / FRAME_HOP_S)
     expected = HealthMonitor(calibration).expected_noise_dbc_hz
     weak = _frames(hold + 20, -60.0, expected)
