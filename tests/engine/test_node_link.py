@@ -133,6 +133,7 @@ def test_identical_decisions_through_the_node(
     load = client.health["processing_load_percent"]
     assert isinstance(load, float) and 0.0 < load < 100.0
     print(f"node processing load: {load:.2f} % of one core")
+    assert node.stats.processing_load_percent == load  # `uspd node` logs it too
 
 
 def test_calibration_runs_on_the_node(

@@ -68,6 +68,8 @@ class NodeStats:
     bytes_sent: int = 0
     frames_captured: int = 0
     last_error: str | None = None
+    processing_load_percent: float | None = None
+    """The latest session's demodulation load, % of one core (what HEALTH reports)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -324,6 +326,7 @@ class _Session:
             data["carrier_dbfs"] = [round(float(x), 1) for x in self.frontend.carrier_level_dbfs]
         load = self.load.percent
         data["processing_load_percent"] = None if load is None else round(load, 2)
+        self.server.stats.processing_load_percent = data["processing_load_percent"]
         return data
 
     def _emission(self, payload: bytes) -> None:
