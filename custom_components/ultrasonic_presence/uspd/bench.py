@@ -26,6 +26,7 @@ Scored against the simulator's ground truth:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import threading
@@ -777,10 +778,7 @@ def two_rooms_realtime_factors(
 
     def room(pipeline: Pipeline, turns: bool) -> None:
         for s in range(0, audio.shape[0], block):
-            if turns:
-                with TAKING_TURNS:
-                    pipeline.process(audio[s : s + block])
-            else:
+            with TAKING_TURNS if turns else contextlib.nullcontext():
                 pipeline.process(audio[s : s + block])
 
     best = {"taking_turns": math.inf, "at_once": math.inf}

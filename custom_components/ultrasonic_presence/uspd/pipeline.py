@@ -37,7 +37,7 @@ from .dsp.features import (
     ContextWindow,
     FeatureFrames,
 )
-from .health import HealthMonitor
+from .health import HealthMonitor, row_medians
 from .rotation import NewEnergyBalance, fan_like
 
 BasebandBlock = npt.NDArray[np.complex128]
@@ -289,10 +289,4 @@ def _doppler_band_snrs(motion: npt.NDArray[np.float32], band_db: float) -> list[
     The motion plane is a density in dBc/Hz; its median over velocity bins is the
     noise floor even while someone moves (motion fills a minority of bins).
     """
-    middle = motion.shape[1] // 2  # np.median's definition, without its per-call overhead
-    ordered = np.partition(motion, (middle - 1, middle), axis=1)[:, middle - 1 : middle + 1]
-    snrs = []
-    for low, high in ordered.tolist():
-        density = max((low + high) / 2.0, FEATURE_FLOOR_DB)
-        snrs.append(-(density + band_db))
-    return snrs
+    return [-(max(floor, FEATURE_FLOOR_DB) + band_db) for floor in row_medians(motion).tolist()]

@@ -422,10 +422,8 @@ class PresenceRunner:
         if self._stream_t > stream_start:  # timed by the stream it decided
             with self._lock:
                 self._load.add(self._stream_t - stream_start, self._unattributed_cpu_s)
-                load = self._load.percent
             self._unattributed_cpu_s = 0.0
-        else:
-            load = self._load.percent
+        load = self._load.percent  # only this thread writes the meter
         states = []
         for result in results:
             decision = result.decision
