@@ -60,6 +60,46 @@ def test_latency_counts_from_entering_the_range() -> None:
     assert outcome.false_alarms == 0
 
 
+def test_latency_waits_for_the_runner_to_have_the_decision() -> None:
+    """What a person sees comes when the live runner has a decision (`available_t`);
+    a false alarm keeps the stamp of the audio that raised it."""
+    decisions = _decisions(8.5)
+    later = np.array([t for t, _ in decisions]) + 0.15
+    outcome = bench._score(_scene("walk"), decisions, _truth(5.0, 8.0), available_t=later)
+    assert outcome.latency_s == pytest.approx(0.65)
+    early = bench._score(
+        _scene("walk"), _decisions(None, false_on=2.0), _truth(5.0, 8.0), available_t=later
+    )
+    assert early.false_alarm_t == (2.0,)
+    with pytest.raises(ValueError, match="availability times"):
+        bench._score(_scene("walk"), decisions, _truth(5.0, 8.0), available_t=later[:-1])
+
+
+def test_availability_is_the_end_of_the_block_that_completes_a_frame() -> None:
+    """`_available_t` against the runner's own loop: a chain fed BLOCK_S blocks from
+    the stream's start, each frame noted at the end of the block it came out of."""
+    from uspd.dsp.chain import DspChain
+    from uspd.runner import BLOCK_S
+
+    rate, carrier = 96_000, 35_500.0
+    rng = np.random.default_rng(1)
+    t = np.arange(3 * rate) / rate
+    audio = 0.1 * np.cos(2 * np.pi * carrier * t)[:, None] + 1e-4 * rng.standard_normal((t.size, 4))
+    chain = DspChain(rate, carrier, 4)
+    block = round(BLOCK_S * rate)
+    came_out: list[float] = []
+    for start in range(0, t.size, block):
+        frames = chain.process(audio[start : start + block].astype(np.float32))
+        came_out += [(start + block) / rate] * frames.features.shape[0]
+    expected = bench._available_t(DspChain(rate, carrier, 4), len(came_out))
+    assert np.array_equal(expected, came_out)
+    # Never before the audio it stamps has been heard, at most a block and the filter after.
+    stamps = np.arange(1, len(came_out) + 1) * chain.frame_hop_s
+    wait = expected - stamps
+    assert wait.min() > 0.0
+    assert wait.max() <= BLOCK_S + chain.frontend.latency_samples / rate + 1e-9
+
+
 def test_missed_and_false_alarm_before_the_door() -> None:
     late = bench._score(_scene("walk"), _decisions(12.5), _truth(5.0, 8.0))
     assert not late.detected  # 4.5 s after entering the range
@@ -153,8 +193,8 @@ def test_a_brief_gap_in_the_evidence_does_not_restart_the_warm_up() -> None:
     class Still:
         runtime = "test"
 
-        def score(self, context: object, frames: object, i: int) -> np.ndarray:
-            return np.eye(4, dtype=np.float32)[MotionClass.NO_MOTION]
+        def score(self, contexts: object, frames: object, indices: list[int]) -> np.ndarray:
+            return np.eye(4, dtype=np.float32)[[MotionClass.NO_MOTION] * len(indices)]
 
     def frames(ok: list[bool]) -> FeatureFrames:
         n = len(ok)

@@ -565,3 +565,26 @@ def test_auto_falls_back_to_numpy_when_litert_breaks(monkeypatch: pytest.MonkeyP
     assert load_classifier(_good_model(), prefer="auto").runtime == "numpy"
     with pytest.raises(ModelError, match="simulated"):
         load_classifier(_good_model(), prefer="litert")
+
+
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape"),
+    [
+        ((14, 18), (18, 4608)),  # the first convolution of a 3-frame batch: cut by columns
+        ((4608, 18), (18, 14)),  # tall: cut by rows
+        ((3, 14, 18), (3, 18, 2000)),  # a stack (ensembles)
+        ((1, 600, 500), (2, 500, 4)),  # broadcast rows against members' weights
+        ((4, 5), (5, 6)),  # small: one product
+    ],
+)
+def test_single_threaded_product_is_exact(
+    a_shape: tuple[int, ...], b_shape: tuple[int, ...]
+) -> None:
+    """`product` cuts big products so BLAS keeps to one thread; integer sums make every
+    cut exact, so it must equal one `matmul` bit for bit."""
+    from uspd.model.executor import product
+
+    rng = np.random.default_rng(5)
+    a = rng.integers(-255, 256, a_shape).astype(np.float32)
+    b = rng.integers(-128, 128, b_shape).astype(np.float32)
+    assert np.array_equal(product(a, b), np.matmul(a, b))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from typing import Any
@@ -13,7 +14,6 @@ from uspd import runner as runner_module
 from uspd.audio.factory import SourceSpec, open_source
 from uspd.audio.source import AudioBlock, AudioSource, SourceError
 from uspd.dsp.calibration import CalibrationResult
-from uspd.dsp.features import FRAME_HOP_S, WINDOW_S
 from uspd.pipeline import Pipeline
 from uspd.runner import PresenceRunner, RunnerOptions, SensorState, run_calibration
 
@@ -223,15 +223,16 @@ def test_processing_load_is_reported_once_measured(calibration: CalibrationResul
     ticks = iter(range(1_000_000))
     runner, _, _ = make_runner(calibration, cpu_clock=lambda: next(ticks) * 0.001)
     states = runner.run_for(8.0)
-    # Each block reads the clock twice, one tick apart: 1 ms per 50 ms block.
+    # Each block reads the clock twice, one tick apart: 1 ms per block.
     early = [s for s in states if s.t < 4.5]
     late = [s for s in states if s.t > 6.0]
     assert early and all(s.processing_load_percent is None for s in early)
     assert late and all(s.processing_load_percent is not None for s in late)
-    blocks = round(8.0 / runner_module.BLOCK_S)
-    decided = states[-1].t - WINDOW_S + FRAME_HOP_S  # stream the pipeline has decided
+    blocks = math.ceil(8.0 / runner_module.BLOCK_S)
+    decided = states[-1].t  # a decision's stamp: the stream heard so far
     assert states[-1].processing_load_percent == pytest.approx(100.0 * 0.001 * blocks / decided)
-    assert runner.statistics()["processing_load_percent"] == pytest.approx(2.0, abs=0.1)
+    per_block = 100.0 * 0.001 / runner_module.BLOCK_S
+    assert runner.statistics()["processing_load_percent"] == pytest.approx(per_block, abs=0.1)
 
 
 def test_statistics_carry_the_sources_own_health(calibration: CalibrationResult) -> None:

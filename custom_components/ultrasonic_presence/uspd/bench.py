@@ -14,11 +14,13 @@ Scored against the simulator's ground truth:
 - false alarms per hour in rooms with nobody in them, per interferer kind;
 - walk-in detection (occupied within DETECT_WITHIN_S of the person entering the
   sensing range, RANGE_M — the range the targets are stated for; the door may be
-  farther) by distance and with a fan or music; latency p50/p95 from that moment;
+  farther) by distance and with a fan or music; latency p50/p95 from that moment to
+  when the live runner has the decision (at the end of the block that completes it,
+  `_available_t`);
 - seated continuity (fraction of the seated time reported occupied after walking in),
   with the suite's short hold and again with the product's default hold;
 - time to clear after the person leaves, beyond the hold time;
-- compute: pipeline real-time factor over the suite, and at live 50 ms blocks per
+- compute: pipeline real-time factor over the suite, and at the live runner's blocks per
   inference runtime (numpy is what Home Assistant OS runs), ms per inference per
   runtime, simulator and DSP real-time factors.
 `scale` multiplies the number of scenes (the default is sized to a few CPU-minutes).
@@ -32,7 +34,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -229,7 +231,7 @@ def _render(scene: BenchScene) -> tuple[npt.NDArray[np.float32], list[TruthFrame
 def _features(
     scene: BenchScene, audio: npt.NDArray[np.float32]
 ) -> tuple[DspChain, list[FeatureFrames]]:
-    """The production DSP chain on a scene, fed the live runner's 50 ms blocks, once:
+    """The production DSP chain on a scene, fed the live runner's blocks, once:
     every scorer (and every DET setting) is then decided on the same frames."""
     sc = scene.scenario
     chain = DspChain(sc.sample_rate, sc.carrier_hz, sc.n_mics)
@@ -241,13 +243,13 @@ def _evidence(
     scene: BenchScene, cache: SceneCache | None
 ) -> tuple[DspChain, list[FeatureFrames], list[TruthFrame], float]:
     """A scene's DSP chain, feature frames, ground truth and DSP CPU seconds: rendered
-    and featurised, or from `cache` (one part holding every frame: deciding is
-    frame by frame, so the parts' boundaries do not matter)."""
+    and featurised, or from `cache` (cut again into the runner's blocks' worth of
+    frames: decisions do not depend on the cut, the scorer's cost per frame does)."""
     sc = scene.scenario
     cached = cache.evidence(sc) if cache is not None else None
     if cached is not None:
         chain = DspChain(sc.sample_rate, sc.carrier_hz, sc.n_mics)
-        return chain, [cached.frames], cached.truth, cached.dsp_cpu_s
+        return chain, _blockwise(cached.frames, chain), cached.truth, cached.dsp_cpu_s
     audio, truth = _render(scene)
     start = time.process_time()
     chain, parts = _features(scene, audio)
@@ -256,6 +258,17 @@ def _evidence(
         frames = FeatureFrames.concatenate(parts, sc.n_mics)
         cache.store_evidence(sc, SceneEvidence(truth, frames, dsp_cpu))
     return chain, parts, truth, dsp_cpu
+
+
+def _blockwise(frames: FeatureFrames, chain: DspChain) -> list[FeatureFrames]:
+    """Consecutive parts of `frames` of as many frames as one of the runner's blocks
+    completes."""
+    size = max(1, round(BLOCK_S / chain.frame_hop_s))
+    n = frames.features.shape[0]
+    return [
+        FeatureFrames(**{f.name: getattr(frames, f.name)[i : i + size] for f in fields(frames)})
+        for i in range(0, n, size)
+    ]
 
 
 def _decide(
@@ -293,6 +306,20 @@ def _ready_t(results: list[FrameResult]) -> float:
         (r.decision.t for r in results if r.probabilities is not None and not r.warming_up),
         math.inf,
     )
+
+
+def _available_t(chain: DspChain, frames: int) -> npt.NDArray[np.float64]:
+    """When the live runner has each of a stream's first `frames` decisions: at the end of
+    the block (runner.BLOCK_S, read from the stream's start) that brings the last input
+    sample the frame needs. That sample is the one its last baseband sample ends on, the
+    decimation filter's span (FrontEnd.latency_samples) less one decimation block after
+    the stamp; so a decision waits up to a block plus the filter after its stamp."""
+    frontend = chain.frontend
+    block = round(BLOCK_S * frontend.sample_rate)
+    per_frame = chain.features.hop * frontend.decimation
+    last = np.arange(1, frames + 1) * per_frame + frontend.latency_samples - frontend.decimation - 1
+    available: npt.NDArray[np.float64] = (last // block + 1) * block / frontend.sample_rate
+    return available
 
 
 def _switch_ons(scenario: Scenario) -> list[float]:
@@ -338,11 +365,16 @@ def _score(
     decisions: list[tuple[float, bool]],
     truth: list[TruthFrame],
     ready_t: float = 0.0,
+    *,
+    available_t: npt.NDArray[np.float64] | None = None,
 ) -> SceneOutcome:
     """One scene's outcome. Walk-in latency counts from the walker entering RANGE_M (their
-    own distance, `_walker_track`) or from `ready_t` (the pipeline's warm-up over, ≈2.3 s
+    own distance, `_walker_track`) or from `ready_t` (the pipeline's warm-up over, ≈2.2 s
     into a scene), whichever is later: a deployed sensor has long been warmed up when
-    someone walks in."""
+    someone walks in. What a person sees (detection, latency, seated continuity, time to
+    clear) is timed when the live runner has each decision (`available_t`, one per
+    decision, `_available_t`; None: at the stamps, as for a recording); false alarms
+    by the stamps (the audio that raised them)."""
     seconds = scene.scenario.duration_s
     outcome = SceneOutcome(
         kind=scene.kind,
@@ -354,8 +386,12 @@ def _score(
     times = np.array([t for t, _ in decisions])
     occupied = np.array([o for _, o in decisions], dtype=bool)
 
-    def occupied_at(t: float) -> bool:
-        i = int(np.searchsorted(times, t, side="right")) - 1
+    seen = times if available_t is None else available_t  # when the runner has each
+    if seen.shape != times.shape:
+        raise ValueError(f"{seen.size} availability times for {times.size} decisions")
+
+    def shown_at(t: float) -> bool:
+        i = int(np.searchsorted(seen, t, side="right")) - 1
         return bool(occupied[i]) if i >= 0 else False
 
     onsets = times[1:][occupied[1:] & ~occupied[:-1]]
@@ -384,16 +420,16 @@ def _score(
     window = distance[walking & (truth_t >= enter.t) & (truth_t <= enter.t + 3.0)]
     outcome.distance_m = float(window.min()) if np.isfinite(window).any() else None
     start = max(enter.t, ready_t)
-    hits = times[(times >= start) & occupied]
+    hits = seen[(seen >= start) & occupied]
     first = float(hits[0]) if hits.size else math.inf
-    outcome.detected = first - start <= DETECT_WITHIN_S or occupied_at(start)
+    outcome.detected = first - start <= DETECT_WITHIN_S or shown_at(start)
     outcome.latency_s = round(max(0.0, first - start), 3) if math.isfinite(first) else None
     if scene.group == "seated":
         seated = [f.t for f in truth if f.present and f.motion != "major" and f.t > enter.t + 5.0]
         if seated:
-            outcome.continuity = float(np.mean([occupied_at(t) for t in seated]))
+            outcome.continuity = float(np.mean([shown_at(t) for t in seated]))
         left = next((f.t for f in reversed(truth) if f.present), None)
-        after = times[(times > (left or math.inf)) & ~occupied]
+        after = seen[(seen > (left or math.inf)) & ~occupied]
         if left is not None and after.size:
             outcome.clear_delay_s = float(after[0] - left - HOLD_S)
     return outcome
@@ -560,22 +596,25 @@ def run_suite(
             if name == "pipeline":
                 pipeline_cpu += dsp_cpu + time.process_time() - start
             ready_t = _ready_t(results)
-            outcome = _score(scene, _occupancy(results), truth, ready_t)
+            available = _available_t(chain, len(results))
+            outcome = _score(scene, _occupancy(results), truth, ready_t, available_t=available)
             if scene.group == "seated":
                 default = _replay(results, DetectorOptions())
-                outcome.continuity_default_hold = _score(scene, default, truth, ready_t).continuity
+                outcome.continuity_default_hold = _score(
+                    scene, default, truth, ready_t, available_t=available
+                ).continuity
             outcomes[name].append(outcome)
             if runtimes[name] != "conventional":
                 # Home Assistant told of every switch-on (the "quiet after" option).
                 quiet = _replay(
                     results, DetectorOptions(hold_time_s=HOLD_S), _switch_ons(scene.scenario)
                 )
-                hinted[name].append(_score(scene, quiet, truth, ready_t))
+                hinted[name].append(_score(scene, quiet, truth, ready_t, available_t=available))
             if not det:
                 continue
             points = _operating_points(scene, chain, parts, results, runtimes[name])
             for setting, decisions in points:
-                point = _score(scene, decisions, truth, ready_t)
+                point = _score(scene, decisions, truth, ready_t, available_t=available)
                 sweeps[name].setdefault(setting, []).append(point)
         if progress:
             progress(f"[{n}/{len(suite)}] {scene.group}/{scene.kind}")
@@ -737,7 +776,7 @@ def live_pipeline_realtime_factors(
     runtimes: Sequence[Prefer], *, seconds: float = SPEED_SCENE_S, rounds: int = LIVE_ROUNDS
 ) -> dict[str, float]:
     """Whole pipeline (DSP, int8 models on each runtime, detector, health monitor) on one
-    seeded walk scene, built as the runner builds it and fed its 50 ms blocks: audio
+    seeded walk scene, built as the runner builds it and fed its BLOCK_S blocks: audio
     seconds per process-CPU second.
 
     The suite's figure uses whichever runtime is importable (LiteRT here); Home
@@ -766,7 +805,7 @@ def two_rooms_realtime_factors(
     runtime: Prefer, *, seconds: float = TWO_ROOMS_SCENE_S, rounds: int = LIVE_ROUNDS
 ) -> dict[str, float]:
     """Two rooms in one process, as Home Assistant runs them: two pipelines on the speed
-    scene, each in its own thread fed the live 50 ms blocks, flat out. Audio seconds
+    scene, each in its own thread fed the live BLOCK_S blocks, flat out. Audio seconds
     of both rooms per wall-clock second, best of `rounds`: 'taking_turns' with the
     runner's TAKING_TURNS lock around each block (what ships), 'at_once' without it
     (why it ships). One room's figure is live_pipeline_realtime_factor: on one core's

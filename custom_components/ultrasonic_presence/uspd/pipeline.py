@@ -17,6 +17,7 @@ unavailable instead of reporting a silently wrong "clear".
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,7 +34,6 @@ from .dsp.features import (
     FEATURE_SHAPE,
     FRAME_HOP_S,
     PLANE_MOTION,
-    WINDOW_S,
     ContextWindow,
     FeatureFrames,
 )
@@ -63,14 +63,22 @@ FEATURE_HISTORY_S = 60.0
 
 
 class MotionScorer(Protocol):
-    """Context tensor + frame facts → class probabilities (detector.MotionClass order)."""
+    """Context tensors + frame facts → class probabilities (detector.MotionClass order).
+
+    A block's frames are scored in one call: a batch costs the numpy executor less per
+    frame than one frame at a time (its per-call overhead is shared).
+    """
 
     runtime: str
 
     def score(
-        self, context: npt.NDArray[np.float32], frames: FeatureFrames, i: int
+        self,
+        contexts: Sequence[npt.NDArray[np.float32]],
+        frames: FeatureFrames,
+        indices: Sequence[int],
     ) -> npt.NDArray[np.float32]:
-        """Probabilities for frame `i` of `frames`, whose context tensor is `context`."""
+        """Probabilities (k, classes) for frames `indices` of `frames` (in stream order),
+        whose context tensors are `contexts`."""
         ...
 
 
@@ -212,49 +220,66 @@ class Pipeline:
                 for status in self.health.update_each(frames)
             ]
         )
+        # First the stream's bookkeeping frame by frame, then one scorer call for the
+        # block's usable frames, then the detector frame by frame.
+        stamps: list[float] = []
+        contexts: list[npt.NDArray[np.float32]] = []
+        usable: list[bool] = []
+        warming: list[bool] = []
+        lost: SourceError | None = None
         for i in range(frames.features.shape[0]):
-            # A frame is decided when its analysis window ends.
-            t = self.stream_time + WINDOW_S
+            # Stamped with the end of the audio it has heard: the first window starts
+            # WINDOW_S - hop before the stream (zero history), so frame n's window ends
+            # at (n+1)·hop, the stream time once it is counted.
             self._frames += 1
+            stamps.append(self.stream_time)
             self._history.append(frames.features[i])
-            context = self.context.push(frames.features[i])
-            carrier_dbfs: float = carrier_levels[i]
-            if self.calibration is not None:
-                snr_db = carrier_dbfs - self.calibration.noise_dbfs
-            else:
-                snr_db = snrs[i]
-            usable = emission_on and bool(frames.carrier_ok[i])
-            health = problems[i]
+            contexts.append(self.context.push(frames.features[i]))
             if emission_on and not frames.carrier_ok[i]:
                 self._no_carrier_frames += 1
                 if self._no_carrier_frames * FRAME_HOP_S >= CARRIER_LOST_S:
-                    raise SourceError(
-                        f"no ultrasonic carrier received for {CARRIER_LOST_S:g} s: check that "
-                        "the speaker plays and the microphone hears above 17 kHz",
+                    # Raised once the frames before it are decided, as frame by frame.
+                    lost = SourceError(
+                        f"no ultrasonic carrier received for {CARRIER_LOST_S:g} s: check "
+                        "that the speaker plays and the microphone hears above 17 kHz",
                         "no_ultrasonic_response",
                     )
+                    stamps.pop()
+                    break
             else:
                 self._no_carrier_frames = 0
-            probabilities: npt.NDArray[np.float32] | None = None
-            balance = 0.0
-            burst = False
-            music = bool(frames.music[i] or frames.sensitivity_reduced[i])
-            if not usable:
+            ok = emission_on and bool(frames.carrier_ok[i])
+            if not ok:
                 self._gap_frames += 1
             else:
                 if self._gap_frames * FRAME_HOP_S >= CARRIER_BLIP_S:
                     self._usable_frames = 0  # a real gap: warm up again
                 self._gap_frames = 0
                 self._usable_frames += 1
-            warming_up = usable and self._usable_frames * FRAME_HOP_S < WARMUP_S
-            if usable:
-                probabilities = self.scorer.score(context, frames, i)
+            usable.append(ok)
+            warming.append(ok and self._usable_frames * FRAME_HOP_S < WARMUP_S)
+        scored = [i for i, ok in enumerate(usable) if ok]
+        by_frame: dict[int, npt.NDArray[np.float32]] = {}
+        if scored:
+            scores = self.scorer.score([contexts[i] for i in scored], frames, scored)
+            by_frame = dict(zip(scored, scores, strict=True))
+        for i, t in enumerate(stamps):
+            carrier_dbfs: float = carrier_levels[i]
+            if self.calibration is not None:
+                snr_db = carrier_dbfs - self.calibration.noise_dbfs
+            else:
+                snr_db = snrs[i]
+            probabilities = by_frame.get(i)
+            balance = 0.0
+            burst = False
+            music = bool(frames.music[i] or frames.sensitivity_reduced[i])
+            if probabilities is not None:
                 balance = self.balance.update(frames.features[i, :, PLANE_MOTION])
                 burst = self.bursts.update(guard_levels[i])
                 decision = self.detector.update(
                     t,
                     probabilities,
-                    warming_up=warming_up,
+                    warming_up=warming[i],
                     rotating=fan_like(balance, music=music),
                     burst=burst,
                 )
@@ -267,14 +292,16 @@ class Pipeline:
                     decision=decision,
                     probabilities=probabilities,
                     carrier_dbfs=carrier_dbfs,
-                    snr_db=snr_db if usable else 0.0,
+                    snr_db=snr_db if usable[i] else 0.0,
                     music_present=music,
-                    health_problem=health,
-                    warming_up=warming_up,
+                    health_problem=problems[i],
+                    warming_up=warming[i],
                     rotation_balance=balance,
                     burst=burst,
                 )
             )
+        if lost is not None:
+            raise lost
         return results
 
 

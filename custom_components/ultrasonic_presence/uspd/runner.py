@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -40,8 +41,15 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 
-BLOCK_S = 0.05
-"""Audio read per loop iteration: one feature hop, so decisions flow at the hop rate."""
+BLOCK_S = 0.15
+"""Audio read and processed per loop iteration: three feature hops.
+
+Why not one hop (50 ms, as until 2026-12): each block costs the same few hundred numpy
+calls whatever its length, so at one hop per block that overhead was most of the
+pipeline's CPU. Three hops per block cut it to 0.66× (76 → 113× real time here, LiteRT;
+docs/bench/HISTORY.md). The price is latency: a frame's decision waits for the rest of
+its block, at most BLOCK_S after the frame's audio ends (the stamp `Decision.t`), and
+`uspd bench` counts that whole wait in every walk-in latency it reports."""
 BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Reopen delays after a source failure; the last repeats."""
 
@@ -51,8 +59,8 @@ process take turns. Their work is mostly short numpy calls under Python's interp
 lock, so two rooms at once do not use a second core; they hand the lock back and forth
 at every call instead: taking turns, two busy rooms got through 17–33 % more audio
 when measured here (two threads, 2 cores, both runtimes; docs/bench/HISTORY.md).
-A room waits at most one other room's block (under a millisecond here) for its turn:
-nothing against 50 ms blocks.
+A room waits at most one other room's block (about a millisecond here) for its turn:
+nothing against BLOCK_S.
 `uspd bench --compute-only` reports two rooms run this way."""
 
 AUTO_RECAL_S = 3600.0
@@ -320,9 +328,10 @@ class PresenceRunner:
         self._close_source()
 
     def run_for(self, seconds: float) -> list[SensorState]:
-        """Process `seconds` of stream synchronously; returns the states (also called back)."""
+        """Process at least `seconds` of stream (whole blocks) synchronously; returns the
+        states (also called back)."""
         states: list[SensorState] = []
-        n_blocks = round(seconds / BLOCK_S)
+        n_blocks = math.ceil(seconds / BLOCK_S - 1e-9)
         for _ in range(n_blocks):
             try:
                 states.extend(self._step())

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..dsp.linalg import SINGLE_THREAD_GEMM
 from .flatbuffer import Graph, ModelError, Operator, Tensor
 from .quant import (
     Requantizer,
@@ -95,6 +96,30 @@ def _exact_float_dtype(weights: npt.NDArray[np.int8], zero_point: int) -> type[n
     flat = np.abs(weights.astype(np.int64)).reshape(weights.shape[0], -1)
     bound = int(flat.sum(axis=1).max()) * max_x if flat.size else 0
     return np.float32 if bound < 2**24 else np.float64
+
+
+def product(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """`a @ b` (matrices, or stacks of them) as products BLAS runs on one thread.
+
+    OpenBLAS spreads a product over its worker threads above ≈ 2.6e5 multiply-adds
+    (dsp.linalg); they then spin, and on a 2-core host busy with anything else (Home
+    Assistant, another room) a 3-frame batch ran 7× slower than 3 frames one by one, the
+    first convolution 15×. So the product is cut along its longer outer side into parts
+    under dsp.linalg.SINGLE_THREAD_GEMM. Exact however it is cut: every sum is an
+    integer the float type holds exactly (_exact_float_dtype).
+    """
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    if m * k * n <= SINGLE_THREAD_GEMM:
+        whole: npt.NDArray[Any] = np.matmul(a, b)
+        return whole
+    if n >= m:
+        step = max(1, SINGLE_THREAD_GEMM // (m * k))
+        parts = [np.matmul(a, b[..., j : j + step]) for j in range(0, n, step)]
+        return np.concatenate(parts, axis=-1)
+    step = max(1, SINGLE_THREAD_GEMM // (k * n))
+    parts = [np.matmul(a[..., i : i + step, :], b) for i in range(0, m, step)]
+    return np.concatenate(parts, axis=-2)
 
 
 def _pad_hw(x: npt.NDArray[Any], pads: tuple[int, int, int, int], value: float) -> Any:
@@ -387,7 +412,7 @@ def _conv_kernel(s: ConvSpec, pool: PoolSpec | None = None) -> Kernel:
             cols = x.transpose(1, 0, 2, 3).reshape(s.in_channels, n * oh * ow)
         else:
             cols = im2col(x).reshape(-1, n * oh * ow)
-        q = pool_then_requantize(requant, wmat @ cols, (oc, n, oh, ow), pool)
+        q = pool_then_requantize(requant, product(wmat, cols), (oc, n, oh, ow), pool)
         values[dst] = q.transpose(1, 0, 2, 3) if n > 1 else q[np.newaxis, :, 0]
 
     return run
@@ -401,7 +426,7 @@ def depthwise_accumulate(
     multiply-add per tap on strided views (and exact: integer sums, _exact_float_dtype)."""
     cols = im2col(x)  # (taps, C, N, OH, OW)
     t, c = cols.shape[:2]
-    acc: npt.NDArray[Any] = np.matmul(taps, cols.reshape(t, c, -1).transpose(1, 0, 2))
+    acc: npt.NDArray[Any] = product(taps, cols.reshape(t, c, -1).transpose(1, 0, 2))
     return acc.reshape(c, -1)
 
 
@@ -439,7 +464,7 @@ def _fully_connected_kernel(s: FullyConnectedSpec) -> Kernel:
         n = x.shape[0]
         xf = x.reshape(-1, s.depth).astype(ftype)
         xf -= s.zp_in
-        values[s.dst] = requant(xf @ s.weights).reshape(n, *s.out_tail)
+        values[s.dst] = requant(product(xf, s.weights)).reshape(n, *s.out_tail)
 
     return run
 
@@ -480,7 +505,7 @@ def _tile_average(x: Int8Array, pool: TileAverage, lo: Any, hi: Any) -> Int8Arra
     (oh, ow), (kh, kw) = pool.out_hw, pool.kernel
     # VALID padding may leave rows/columns no tile covers: cropped, as _tile_reduce does.
     tiles = x[:, :, : oh * kh, : ow * kw].astype(np.float32, order="C")
-    sums = tiles.reshape(n * c, -1) @ pool.matrix
+    sums = product(tiles.reshape(n * c, -1), pool.matrix)
     magnitude = np.floor_divide(np.abs(sums) + np.float32(pool.count // 2), pool.count)
     rounded = np.copysign(magnitude, sums).reshape(n, c, oh, ow)
     np.maximum(rounded, lo, out=rounded)

@@ -43,6 +43,7 @@ from .executor import (
     pool_kernel,
     pool_then_requantize,
     pooled_convolutions,
+    product,
 )
 from .flatbuffer import ModelError
 
@@ -193,7 +194,7 @@ class StackedExecutor:
                     cols = x.transpose(1, 0, 2, 3).reshape(ic, cols_n)
                 else:
                     cols = im2col(x).reshape(-1, cols_n)
-                acc = wcat @ cols
+                acc = product(wcat, cols)
             else:
                 x -= zp_in
                 if s0.pointwise:
@@ -206,7 +207,7 @@ class StackedExecutor:
                         .transpose(1, 0, 2, 3)
                         .reshape(m, taps * ic, cols_n)
                     )
-                acc = np.matmul(wstack, cols).reshape(m * oc, cols_n)
+                acc = product(wstack, cols).reshape(m * oc, cols_n)
             q = pool_then_requantize(finish, acc, (m * oc, n, oh, ow), pools[0] if pools else None)
             values[dst] = q.transpose(1, 0, 2, 3) if n > 1 else q[np.newaxis, :, 0]
 
@@ -254,7 +255,7 @@ class StackedExecutor:
             else:  # (N, M·C, H, W) or (M, N, D)
                 n, rows = x.shape[0 if x.ndim == 4 else 1], _members_2d(x, m, s0.depth)
             rows = rows.astype(ftype) - zp_in
-            values[s0.dst] = finish(np.matmul(rows, weights)).reshape(m, n, oc)
+            values[s0.dst] = finish(product(rows, weights)).reshape(m, n, oc)
 
         return run
 
