@@ -46,10 +46,12 @@ BLOCK_S = 0.15
 
 Why not one hop (50 ms, as until 2026-12): each block costs the same few hundred numpy
 calls whatever its length, so at one hop per block that overhead was most of the
-pipeline's CPU. Three hops per block cut it to 0.66× (76 → 113× real time here, LiteRT;
-docs/bench/HISTORY.md). The price is latency: a frame's decision waits for the rest of
-its block, at most BLOCK_S after the frame's audio ends (the stamp `Decision.t`), and
-`uspd bench` counts that whole wait in every walk-in latency it reports."""
+pipeline's CPU. Three hops per block (their frames scored in one call) took it from 77×
+to 117× real time here with LiteRT, 48× to 73× numpy (docs/bench/HISTORY.md). The price
+is latency: a frame's decision waits for the rest of its block, up to BLOCK_S (and the
+decimation filter's few ms) after the end of the audio it heard (its stamp,
+`Decision.t`); `uspd bench` times walk-ins by when the runner has each decision, and
+one hop a block would take 50 ms off their median (0.10 instead of 0.15 s)."""
 BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Reopen delays after a source failure; the last repeats."""
 
