@@ -100,18 +100,12 @@ def test_health_statuses_do_not_depend_on_block_size() -> None:
     weak.settled[hold // 2 : hold // 2 + 7] = False
     whole = HealthMonitor(calibration).update_each(weak)
     single = HealthMonitor(calibration)
-    one_by_one = [single.update(_slice(weak, i)) for i in range(len(whole))]
+    one_by_one = [single.update(weak.part(i, i + 1)) for i in range(len(whole))]
     assert whole == one_by_one
     assert not whole[hold].needs_recalibration  # seven frames did not count
     assert whole[hold + 7].needs_recalibration
     assert whole[hold // 2 + 3].carrier_drop_db == pytest.approx(20.0)
     assert HealthMonitor(calibration).update_each(_frames(0, -40.0, expected)) == []
-
-
-def _slice(frames: FeatureFrames, i: int) -> FeatureFrames:
-    return FeatureFrames(
-        **{name: getattr(frames, name)[i : i + 1] for name in FeatureFrames.__dataclass_fields__}
-    )
 
 
 def test_blank_frames_carry_no_evidence() -> None:

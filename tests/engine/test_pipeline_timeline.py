@@ -7,12 +7,10 @@ would claim to know the future.
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import numpy as np
 import pytest
 
-from uspd.dsp.features import FRAME_HOP_S, PLANE_MOTION, FeatureFrames
+from uspd.dsp.features import FRAME_HOP_S, PLANE_MOTION
 from uspd.pipeline import Pipeline
 from uspd.scoring import ConventionalScorer
 
@@ -73,10 +71,7 @@ def test_a_blocks_frames_scored_at_once_decide_as_one_by_one(runtime: str) -> No
         pipeline = Pipeline(48_000, 2, sc.carrier_hz, scorer=ModelScorer(prefer=runtime))
         out = []
         for part in parts:
-            piece = {
-                f.name: getattr(frames, f.name)[part.start : part.stop] for f in fields(frames)
-            }
-            for r in pipeline.decide(FeatureFrames(**piece)):
+            for r in pipeline.decide(frames.part(part.start, part.stop)):
                 p = None if r.probabilities is None else r.probabilities.tolist()
                 out.append((r.decision.t, r.decision.occupied, p))
         return out

@@ -34,7 +34,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -264,11 +264,7 @@ def _blockwise(frames: FeatureFrames, chain: DspChain) -> list[FeatureFrames]:
     """Consecutive parts of `frames` of as many frames as one of the runner's blocks
     completes."""
     size = max(1, round(BLOCK_S / chain.frame_hop_s))
-    n = frames.features.shape[0]
-    return [
-        FeatureFrames(**{f.name: getattr(frames, f.name)[i : i + size] for f in fields(frames)})
-        for i in range(0, n, size)
-    ]
+    return [frames.part(i, i + size) for i in range(0, frames.features.shape[0], size)]
 
 
 def _decide(

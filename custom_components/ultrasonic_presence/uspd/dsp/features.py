@@ -29,7 +29,7 @@ to [FEATURE_FLOOR_DB, FEATURE_CEIL_DB]; `scale_features` maps them to [0, 1].
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -134,6 +134,10 @@ class FeatureFrames:
     music_level_db: FloatArray  # (n,) removed Doppler-band power, dBc
     residual_level_db: FloatArray  # (n,) Doppler-band power after cancelling, dBc
     guard_level_db: FloatArray  # (n,) power beyond human speeds (GUARD_MIN_MPS), dBc
+
+    def part(self, start: int, stop: int) -> FeatureFrames:
+        """Frames start … stop − 1 (views), e.g. to decide a stored run block by block."""
+        return FeatureFrames(**{f.name: getattr(self, f.name)[start:stop] for f in fields(self)})
 
     @staticmethod
     def concatenate(parts: list[FeatureFrames], channels: int) -> FeatureFrames:
