@@ -228,11 +228,7 @@ class Pipeline:
         warming: list[bool] = []
         lost: SourceError | None = None
         for i in range(frames.features.shape[0]):
-            # Stamped with the end of the audio it has heard: the first window starts
-            # WINDOW_S - hop before the stream (zero history), so frame n's window ends
-            # at (n+1)·hop, the stream time once it is counted.
             self._frames += 1
-            stamps.append(self.stream_time)
             self._history.append(frames.features[i])
             contexts.append(self.context.push(frames.features[i]))
             if emission_on and not frames.carrier_ok[i]:
@@ -244,10 +240,13 @@ class Pipeline:
                         "that the speaker plays and the microphone hears above 17 kHz",
                         "no_ultrasonic_response",
                     )
-                    stamps.pop()
                     break
             else:
                 self._no_carrier_frames = 0
+            # Stamped with the end of the audio it has heard: the first window starts
+            # WINDOW_S - hop before the stream (zero history), so frame n's window ends
+            # at (n+1)·hop, the stream time once it is counted.
+            stamps.append(self.stream_time)
             ok = emission_on and bool(frames.carrier_ok[i])
             if not ok:
                 self._gap_frames += 1
