@@ -60,7 +60,8 @@ TAKING_TURNS = threading.Lock()
 process take turns. Their work is mostly short numpy calls under Python's interpreter
 lock, so two rooms at once do not use a second core; they hand the lock back and forth
 at every call instead: taking turns, two busy rooms got through 17–33 % more audio
-when measured here (two threads, 2 cores, both runtimes; docs/bench/HISTORY.md).
+with 50 ms blocks and 4–18 % with BLOCK_S (fewer hand-overs) when measured here (two
+threads, 2 cores, both runtimes; docs/bench/HISTORY.md).
 A room waits at most one other room's block (about a millisecond here) for its turn:
 nothing against BLOCK_S.
 `uspd bench --compute-only` reports two rooms run this way."""

@@ -105,9 +105,8 @@ def product(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> npt.NDArray[Any]:
     (dsp.linalg); they then spin, and on a 2-core host busy with anything else (Home
     Assistant, another room) a 3-frame batch took 2.6 ms where it takes 0.9 ms on one
     thread, its first convolution 1.2 ms instead of 0.22. So the product is cut along
-    its longer outer side into parts
-    under dsp.linalg.SINGLE_THREAD_GEMM. Exact however it is cut: every sum is an
-    integer the float type holds exactly (_exact_float_dtype).
+    its longer outer side into parts under dsp.linalg.SINGLE_THREAD_GEMM. Exact however
+    it is cut: every sum is an integer the float type holds exactly (_exact_float_dtype).
     """
     m, k = a.shape[-2:]
     n = b.shape[-1]
