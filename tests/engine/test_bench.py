@@ -520,3 +520,28 @@ def test_walk_in_range_is_the_walkers_own_distance() -> None:
     early = bench._score(scene(-3.0), _decisions(None), moving, ready_t=2.3)
     assert early.distance_m is not None and early.distance_m < 4.0
     assert not early.in_range  # within range only before the pipeline was ready (0.5 s)
+
+
+def test_fan_rooms_add_the_next_seeds_of_the_fan_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`uspd bench --fan-rooms N`: the scale's scenes, then N more of each fan kind (the
+    next seeds, so the same rooms at any scale with room for them), nothing else."""
+    monkeypatch.setattr(bench, "calibrated", lambda sc: sc)
+    plain = bench.build_suite(0.5, seed_base=bench.DEV_SEED_BASE)
+    more = bench.build_suite(0.5, seed_base=bench.DEV_SEED_BASE, fan_rooms=3)
+    added = [s for s in more if s.scenario not in [p.scenario for p in plain]]
+    assert [(s.group, s.kind) for s in added] == [("empty", "floor_fan")] * 3 + [
+        ("walk", "mixed")
+    ] * 3
+    floor_fan = [s.scenario.seed for s in more if s.kind == "floor_fan"]
+    assert floor_fan == list(range(floor_fan[0], floor_fan[0] + 2 + 3))
+    bigger = bench.build_suite(1.25, frozenset({"walk"}), seed_base=bench.DEV_SEED_BASE)
+    assert {s.scenario for s in added if s.kind == "mixed"} <= {s.scenario for s in bigger}
+    with pytest.raises(ValueError, match="fan-rooms must be 0 to 996"):
+        bench.build_suite(0.5, fan_rooms=997)
+
+
+def test_cli_rejects_fan_rooms_beyond_the_seeds(capsys: pytest.CaptureFixture[str]) -> None:
+    from uspd import cli
+
+    assert cli.main(["bench", "--fan-rooms", "-1", "--no-compute"]) != 0
+    assert "--fan-rooms must be 0 to" in capsys.readouterr().err
