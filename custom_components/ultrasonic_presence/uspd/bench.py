@@ -137,21 +137,19 @@ def build_suite(
     DEV_SEED_BASE for the development suite; `cache`: calibrations kept on disk;
     `fan_rooms`: FAN_KINDS' scenes this many more, the next seeds of their kinds)."""
     check_fan_rooms(scale, fan_rooms)
-    n_empty = max(1, round(4 * scale))
-    n_walk = max(1, round(8 * scale))
-    n_seated = max(1, round(4 * scale))
+    n_empty, n_walk, n_seated = _scene_counts(scale)
     wanted = groups or frozenset({"empty", "walk", "seated"})
     scenes: list[BenchScene] = []
     for k, kind in enumerate(EMPTY_KINDS):
         more = fan_rooms if kind in FAN_KINDS else 0
         for i in range(n_empty + more if "empty" in wanted else 0):
-            seed = seed_base + 1000 * k + i
+            seed = seed_base + SEEDS_PER_KIND * k + i
             sc = random_scenario(kind, seed, duration_s=45.0, sample_rate=SAMPLE_RATE, n_mics=MICS)
             scenes.append(BenchScene("empty", kind, _calibrated(sc, cache)))
     for k, kind in enumerate(WALK_KINDS):
         more = fan_rooms if kind in FAN_KINDS else 0
         for i in range(n_walk + more if "walk" in wanted else 0):
-            seed = seed_base + 100_000 + 1000 * k + i
+            seed = seed_base + 100_000 + SEEDS_PER_KIND * k + i
             sc = random_scenario(kind, seed, duration_s=20.0, sample_rate=SAMPLE_RATE, n_mics=MICS)
             scenes.append(BenchScene("walk", kind, _calibrated(sc, cache)))
     for i in range(n_seated if "seated" in wanted else 0):
@@ -161,10 +159,15 @@ def build_suite(
     return scenes
 
 
+def _scene_counts(scale: float) -> tuple[int, int, int]:
+    """Scenes per empty kind, per walk kind and seated at `scale`."""
+    return max(1, round(4 * scale)), max(1, round(8 * scale)), max(1, round(4 * scale))
+
+
 def check_fan_rooms(scale: float, fan_rooms: int) -> None:
     """ValueError (saying why) unless `fan_rooms` more scenes fit in each fan kind's seeds
     beside those the scale gives it."""
-    most = max(1, round(8 * scale))  # a walk kind's scenes, more than an empty kind's
+    most = max(_scene_counts(scale))  # a walk kind's scenes
     if fan_rooms < 0 or most + fan_rooms > SEEDS_PER_KIND:
         raise ValueError(
             f"--fan-rooms must be 0 to {max(0, SEEDS_PER_KIND - most)} at scale {scale:g} "
