@@ -43,6 +43,17 @@ def _git_head() -> str:
     return out.stdout.strip()
 
 
+def _cpu_line(report: dict[str, Any]) -> str:
+    """Where the models were trained (oneDNN picks its float kernels by CPU: see
+    training.train.TRAIN_ISA); unknown for runs made before it was recorded."""
+    cpu = report.get("cpu")
+    if not cpu:
+        return "the CPU this run was made on was not recorded"
+    isa = report.get("onednn_max_cpu_isa", "none")
+    cap = "uncapped" if isa == "none" else f"capped at {isa}"
+    return f"made on {cpu}, oneDNN's kernels {cap} (ONEDNN_MAX_CPU_ISA)"
+
+
 def _second_pass(cfg: dict[str, Any], tr: dict[str, Any]) -> str:
     """The distillation's second pass (the student's own mistakes), if the run made one."""
     if "student_mistakes_added" not in tr:
@@ -365,7 +376,7 @@ re-run scripts/train.
 into training/corpus/, trains, writes this card and the shipped files);
 `scripts/train --distill` makes only the student, from the committed teacher in
 training/teacher/ (≈ 30 min). Deterministic from the seeds above on the same library
-versions.
+versions and CPU kernels: {_cpu_line(report)}.
 {reevaluated}"""
     path.write_text(text)
 

@@ -100,6 +100,35 @@ distillation pass with 1 thread gave sha256 53f7768b… instead of be64d8a9…; 
 explicitly, be64d8a9… again."""
 
 
+TRAIN_ISA = "AVX2"
+"""Highest x86 instruction set oneDNN (TensorFlow's CPU kernels) may use while training,
+set as ONEDNN_MAX_CPU_ISA before TensorFlow starts (an ONEDNN_MAX_CPU_ISA already in
+the environment wins). oneDNN picks its kernels, and with them the order of float sums,
+by the CPU it finds: measured with the same code, corpora, seeds and 2 threads, the
+first distillation pass then called 176 pool windows its own mistakes on this machine's
+AVX-512 (fp16, bf16) kernels and 96 capped at AVX2, where the committed student's card
+says 213 (made on 2026-11-25, on a CPU nobody wrote down; docs/bench/HISTORY.md,
+2026-12-06). Nearly every x86-64 desktop and server CPU since 2013–15 has AVX2, so capped there
+the same seeds should make the same files on all of them (one machine here to show it)."""
+
+
+def _cpu_description() -> str:
+    """The CPU model and its widest vector extension (for the model card: see TRAIN_ISA)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        import platform
+
+        return platform.machine() or "unknown"
+    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines()
+                  if ln.startswith("model name")), "unknown")  # fmt: skip
+    flags = set(next((ln.split(":", 1)[1].split() for ln in info.splitlines()
+                      if ln.startswith("flags")), []))  # fmt: skip
+    widest = next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"),
+                   ("avx", "AVX")) if flag in flags), "SSE")  # fmt: skip
+    return f"{model} ({widest})"
+
+
 def _pin_threads() -> None:
     """TRAIN_THREADS, before TensorFlow starts (RuntimeError if it runs with another)."""
     import tensorflow as tf
@@ -397,6 +426,8 @@ def _base_report(cfg: Config, data: Corpora) -> dict[str, Any]:
         "weights": {"seed": SEED_WEIGHTS, "pool": POOL_WEIGHTS, "holdout": HOLDOUT_WEIGHTS},
         "corpus_seconds": data.seconds,
         "fingerprint": C.source_fingerprint(),
+        "cpu": _cpu_description(),
+        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "none"),
     }
 
 
@@ -622,6 +653,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", TRAIN_ISA)
     if args.reevaluate:
         reevaluate(args.reevaluate, MODEL_DIR / "MODEL_CARD.md", MODEL_DIR)
         return
