@@ -120,13 +120,14 @@ def _cpu_description() -> str:
         import platform
 
         return platform.machine() or "unknown"
-    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines()
-                  if ln.startswith("model name")), "unknown")  # fmt: skip
-    flags = set(next((ln.split(":", 1)[1].split() for ln in info.splitlines()
-                      if ln.startswith("flags")), []))  # fmt: skip
-    widest = next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"),
-                   ("avx", "AVX")) if flag in flags), "SSE")  # fmt: skip
-    return f"{model} ({widest})"
+    first: dict[str, str] = {}  # each key's value for the first core
+    for line in info.splitlines():
+        key, _, value = line.partition(":")
+        first.setdefault(key.strip(), value.strip())
+    flags = set(first.get("flags", "").split())
+    extensions = (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("avx", "AVX"))
+    widest = next((name for flag, name in extensions if flag in flags), "SSE")
+    return f"{first.get('model name', 'unknown')} ({widest})"
 
 
 def _pin_threads() -> None:
