@@ -463,9 +463,9 @@ def test_cached_suite_decides_as_the_rendered_one(
     ]
 
     def suite(scale: float, groups: object = None, **kwargs: object) -> list[bench.BenchScene]:
-        cache = kwargs.get("cache")
-        assert isinstance(cache, benchcache.SceneCache)
-        return [bench.BenchScene(g, k, bench._calibrated(sc, cache)) for g, k, sc in raw]
+        assert isinstance(kwargs.get("cache"), benchcache.SceneCache)
+        assert kwargs.get("calibrate") is False  # each scene is calibrated as it is run
+        return [bench.BenchScene(g, k, sc) for g, k, sc in raw]
 
     monkeypatch.setattr(bench, "build_suite", suite)
     first = bench.run_suite(0.0, det=False, cache=benchcache.SceneCache(tmp_path))
@@ -481,7 +481,10 @@ def test_cached_suite_decides_as_the_rendered_one(
     assert second.scorers == first.scorers
     assert second.compute["pipeline_realtime_factor"] > 0  # from the DSP time stored
 
-    scenes = suite(0.0, cache=benchcache.SceneCache(tmp_path))
+    scenes = [
+        bench.BenchScene(g, k, bench._calibrated(sc, benchcache.SceneCache(tmp_path)))
+        for g, k, sc in raw
+    ]
     truncated = benchcache.SceneCache(tmp_path)
     path = truncated._path("evidence", scenes[0].scenario)
     assert path is not None
@@ -546,3 +549,35 @@ def test_cli_rejects_fan_rooms_beyond_the_seeds(capsys: pytest.CaptureFixture[st
 
     assert cli.main(["bench", "--fan-rooms", "-1", "--no-compute"]) != 0
     assert "--fan-rooms must be 0 to" in capsys.readouterr().err
+
+
+def test_scenes_run_in_several_processes_give_the_same_figures(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`uspd bench --jobs 2`: each scene calibrated, rendered and decided in a worker
+    process, reported exactly as one process reports it (the DET sweep included); a
+    number of processes that is not a whole number ≥ 1 is refused."""
+    from uspd import cli
+    from uspd.sim.library import random_scenario
+
+    scenes = [
+        bench.BenchScene(
+            group, kind, random_scenario(kind, seed, duration_s=8.0, sample_rate=48_000, n_mics=2)
+        )
+        for group, kind, seed in (
+            ("empty", "floor_fan", 31),
+            ("walk", "walk", 32),
+            ("walk", "mixed", 33),
+        )
+    ]
+    monkeypatch.setattr(bench, "build_suite", lambda scale, groups=None, **kwargs: scenes)
+    lines: list[str] = []
+    one = bench.run_suite(0.0)
+    two = bench.run_suite(0.0, progress=lines.append, jobs=2)
+    assert two.scorers == one.scorers and two.suite == one.suite
+    assert lines == [f"[{n}/3] {s.group}/{s.kind}" for n, s in enumerate(scenes, 1)]
+    assert two.compute["pipeline_realtime_factor"] > 0
+    for bad in ("0", "two"):
+        with pytest.raises(SystemExit):
+            cli.main(["bench", "--jobs", bad])
+        assert "whole number of processes" in capsys.readouterr().err

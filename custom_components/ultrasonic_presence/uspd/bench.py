@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import math
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -131,11 +134,17 @@ def build_suite(
     seed_base: int = BENCH_SEED_BASE,
     cache: SceneCache | None = None,
     fan_rooms: int = 0,
+    calibrate: bool = True,
 ) -> list[BenchScene]:
     """The fixed suite: same scenes for the same scale on every machine (`groups`: only
     those groups' scenes, the same ones a full run at this scale has; `seed_base`:
     DEV_SEED_BASE for the development suite; `cache`: calibrations kept on disk;
-    `fan_rooms`: FAN_KINDS' scenes this many more, the next seeds of their kinds)."""
+    `fan_rooms`: FAN_KINDS' scenes this many more, the next seeds of their kinds;
+    `calibrate=False`: the scenarios as drawn, for whoever runs each scene to calibrate)."""
+
+    def ready(scenario: Scenario) -> Scenario:
+        return _calibrated(scenario, cache) if calibrate else scenario
+
     check_fan_rooms(scale, fan_rooms)
     n_empty, n_walk, n_seated = _scene_counts(scale)
     wanted = groups or frozenset({"empty", "walk", "seated"})
@@ -145,17 +154,16 @@ def build_suite(
         for i in range(n_empty + more if "empty" in wanted else 0):
             seed = seed_base + SEEDS_PER_KIND * k + i
             sc = random_scenario(kind, seed, duration_s=45.0, sample_rate=SAMPLE_RATE, n_mics=MICS)
-            scenes.append(BenchScene("empty", kind, _calibrated(sc, cache)))
+            scenes.append(BenchScene("empty", kind, ready(sc)))
     for k, kind in enumerate(WALK_KINDS):
         more = fan_rooms if kind in FAN_KINDS else 0
         for i in range(n_walk + more if "walk" in wanted else 0):
             seed = seed_base + 100_000 + SEEDS_PER_KIND * k + i
             sc = random_scenario(kind, seed, duration_s=20.0, sample_rate=SAMPLE_RATE, n_mics=MICS)
-            scenes.append(BenchScene("walk", kind, _calibrated(sc, cache)))
+            scenes.append(BenchScene("walk", kind, ready(sc)))
     for i in range(n_seated if "seated" in wanted else 0):
         seed = seed_base + 200_000 + i
-        scene = _calibrated(_walk_sit_leave(seed), cache)
-        scenes.append(BenchScene("seated", "walk_sit_leave", scene))
+        scenes.append(BenchScene("seated", "walk_sit_leave", ready(_walk_sit_leave(seed))))
     return scenes
 
 
@@ -576,6 +584,69 @@ CONVENTIONAL_ON_DB = (3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 13.0, 16.0, 20.0)
 (switch-off at half of it, as the default 6/3 dB)."""
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What every scene of a run is decided with (sent to each worker process)."""
+
+    scorers: dict[str, ScorerFactory]
+    runtimes: dict[str, str]
+    det: bool
+    cache: SceneCache | None
+
+
+@dataclass
+class _SceneRun:
+    """One scene's outcomes for every scorer, and what it cost."""
+
+    audio_s: float
+    pipeline_cpu_s: float = 0.0
+    outcomes: dict[str, SceneOutcome] = field(default_factory=dict)
+    hinted: dict[str, SceneOutcome] = field(default_factory=dict)
+    points: dict[str, list[tuple[float, SceneOutcome]]] = field(default_factory=dict)
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+
+def _run_scene(scene: BenchScene, job: _Job) -> _SceneRun:
+    """Calibrate, render and featurise one scene once, then decide it with every scorer
+    (and, with `job.det`, every operating point)."""
+    cache = job.cache
+    hits, misses = (cache.hits, cache.misses) if cache is not None else (0, 0)
+    scene = replace(scene, scenario=_calibrated(scene.scenario, cache))
+    run = _SceneRun(audio_s=scene.scenario.duration_s)
+    chain, parts, truth, dsp_cpu = _evidence(scene, cache)
+    for name, factory in job.scorers.items():
+        start = time.process_time()
+        results = _decide(scene, chain, parts, factory())
+        if name == "pipeline":
+            run.pipeline_cpu_s += dsp_cpu + time.process_time() - start
+        ready_t = _ready_t(results)
+        available = _available_t(chain, len(results))
+        outcome = _score(scene, _occupancy(results), truth, ready_t, available_t=available)
+        if scene.group == "seated":
+            default = _replay(results, DetectorOptions())
+            outcome.continuity_default_hold = _score(
+                scene, default, truth, ready_t, available_t=available
+            ).continuity
+        run.outcomes[name] = outcome
+        if job.runtimes[name] != "conventional":
+            # Home Assistant told of every switch-on (the "quiet after" option).
+            quiet = _replay(
+                results, DetectorOptions(hold_time_s=HOLD_S), _switch_ons(scene.scenario)
+            )
+            run.hinted[name] = _score(scene, quiet, truth, ready_t, available_t=available)
+        if not job.det:
+            continue
+        points = _operating_points(scene, chain, parts, results, job.runtimes[name])
+        run.points[name] = [
+            (setting, _score(scene, decisions, truth, ready_t, available_t=available))
+            for setting, decisions in points
+        ]
+    if cache is not None:
+        run.cache_hits, run.cache_misses = cache.hits - hits, cache.misses - misses
+    return run
+
+
 def run_suite(
     scale: float = 1.0,
     scorers: dict[str, ScorerFactory] | None = None,
@@ -586,6 +657,7 @@ def run_suite(
     seed_base: int = BENCH_SEED_BASE,
     cache: SceneCache | None = None,
     fan_rooms: int = 0,
+    jobs: int = 1,
 ) -> Report:
     """Render every scene once, run the DSP once, decide with every scorer, aggregate.
 
@@ -596,6 +668,8 @@ def run_suite(
     DEV_SEED_BASE runs the development suite instead of the benchmark. `cache`: each
     scene's calibration and DSP evidence kept on disk (benchcache), so a rerun with
     another model only decides. `fan_rooms`: that many more scenes of FAN_KINDS.
+    `jobs`: scenes run in that many processes (the scorer factories must then pickle);
+    the figures are the same whatever the number, as each scene is decided alone.
     """
     scorers = scorers or {
         "pipeline": load_default_scorer,
@@ -604,43 +678,38 @@ def run_suite(
     # Each scorer made once up front: a model that cannot load fails before the
     # suite's scenes are built and calibrated.
     runtimes = {name: factory().runtime for name, factory in scorers.items()}
-    suite = build_suite(scale, groups, seed_base=seed_base, cache=cache, fan_rooms=fan_rooms)
+    suite = build_suite(
+        scale, groups, seed_base=seed_base, cache=cache, fan_rooms=fan_rooms, calibrate=False
+    )
+    job = _Job(scorers, runtimes, det, cache)
     outcomes: dict[str, list[SceneOutcome]] = {name: [] for name in scorers}
     sweeps: dict[str, dict[float, list[SceneOutcome]]] = {name: {} for name in scorers}
     hinted: dict[str, list[SceneOutcome]] = {name: [] for name in scorers}
     pipeline_cpu = 0.0
     audio_s = 0.0
-    for n, scene in enumerate(suite, 1):
-        audio_s += scene.scenario.duration_s
-        chain, parts, truth, dsp_cpu = _evidence(scene, cache)
-        for name, factory in scorers.items():
-            start = time.process_time()
-            results = _decide(scene, chain, parts, factory())
-            if name == "pipeline":
-                pipeline_cpu += dsp_cpu + time.process_time() - start
-            ready_t = _ready_t(results)
-            available = _available_t(chain, len(results))
-            outcome = _score(scene, _occupancy(results), truth, ready_t, available_t=available)
-            if scene.group == "seated":
-                default = _replay(results, DetectorOptions())
-                outcome.continuity_default_hold = _score(
-                    scene, default, truth, ready_t, available_t=available
-                ).continuity
-            outcomes[name].append(outcome)
-            if runtimes[name] != "conventional":
-                # Home Assistant told of every switch-on (the "quiet after" option).
-                quiet = _replay(
-                    results, DetectorOptions(hold_time_s=HOLD_S), _switch_ons(scene.scenario)
-                )
-                hinted[name].append(_score(scene, quiet, truth, ready_t, available_t=available))
-            if not det:
-                continue
-            points = _operating_points(scene, chain, parts, results, runtimes[name])
-            for setting, decisions in points:
-                point = _score(scene, decisions, truth, ready_t, available_t=available)
-                sweeps[name].setdefault(setting, []).append(point)
-        if progress:
-            progress(f"[{n}/{len(suite)}] {scene.group}/{scene.kind}")
+    with contextlib.ExitStack() as stack:
+        if jobs > 1:
+            # spawn, not fork: the parent has made its scorers (LiteRT's threads).
+            pool = stack.enter_context(
+                ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+            )
+            runs: Iterator[_SceneRun] = pool.map(_run_scene, suite, itertools.repeat(job))
+        else:
+            runs = (_run_scene(scene, job) for scene in suite)
+        for n, (scene, run) in enumerate(zip(suite, runs, strict=True), 1):
+            audio_s += run.audio_s
+            pipeline_cpu += run.pipeline_cpu_s
+            if cache is not None and jobs > 1:  # the workers' own copies counted these
+                cache.hits += run.cache_hits
+                cache.misses += run.cache_misses
+            for name in scorers:
+                outcomes[name].append(run.outcomes[name])
+                if name in run.hinted:
+                    hinted[name].append(run.hinted[name])
+                for setting, point in run.points.get(name, ()):
+                    sweeps[name].setdefault(setting, []).append(point)
+            if progress:
+                progress(f"[{n}/{len(suite)}] {scene.group}/{scene.kind}")
     report = Report()
     report.suite = {
         "scenes": len(suite),

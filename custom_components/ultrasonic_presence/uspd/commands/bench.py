@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from dataclasses import asdict
@@ -11,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..bench import ScorerFactory
     from ..model.classifier import Prefer
-    from ..pipeline import MotionScorer
 
 
 def register(sub: Any) -> None:
@@ -72,6 +72,13 @@ def register(sub: Any) -> None:
         "LiteRT's default kernels by up to 1 LSB on some outputs)",
     )
     parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=1,
+        metavar="N",
+        help="run scenes in N processes (one per core you can spare); the same figures",
+    )
+    parser.add_argument(
         "--cache",
         metavar="DIR",
         help="keep each scene's calibration and DSP features (never audio) in DIR and "
@@ -124,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
             seed_base=DEV_SEED_BASE if args.dev else BENCH_SEED_BASE,
             cache=SceneCache(args.cache) if args.cache else None,
             fan_rooms=args.fan_rooms,
+            jobs=args.jobs,
         )
     except ModelError as err:  # a --model file (or the install) the engine cannot run
         raise UserError(str(err)) from err
@@ -145,9 +153,21 @@ def _scorers(models: list[str] | None, runtime: Prefer = "auto") -> dict[str, Sc
         return None
     from ..scoring import ConventionalScorer, ModelScorer, load_default_scorer
 
-    def pipeline() -> MotionScorer:
-        if models:
-            return ModelScorer(models, prefer=runtime)
-        return load_default_scorer(runtime)
-
+    # functools.partial, not a closure: `--jobs` sends the factories to other processes.
+    pipeline: ScorerFactory = (
+        functools.partial(ModelScorer, models, prefer=runtime)
+        if models
+        else functools.partial(load_default_scorer, runtime)
+    )
     return {"pipeline": pipeline, "conventional": ConventionalScorer}
+
+
+def _jobs(text: str) -> int:
+    """--jobs: a whole number of processes, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of processes ≥ 1, not {text!r}")
+    return value
