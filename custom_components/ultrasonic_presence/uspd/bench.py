@@ -669,7 +669,9 @@ def run_suite(
     scene's calibration and DSP evidence kept on disk (benchcache), so a rerun with
     another model only decides. `fan_rooms`: that many more scenes of FAN_KINDS.
     `jobs`: scenes run in that many processes (the scorer factories must then pickle);
-    the figures are the same whatever the number, as each scene is decided alone.
+    the figures are the same whatever the number, as each scene is decided alone. The
+    workers are spawned, so a script of your own that asks for jobs > 1 must guard its
+    entry point (`if __name__ == "__main__":`), as the `uspd` command does.
     """
     scorers = scorers or {
         "pipeline": load_default_scorer,
