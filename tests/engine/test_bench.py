@@ -355,9 +355,8 @@ def test_suite_reports_det_points_consistent_with_its_headline(
         assert sum(e["false_alarms"] for e in listed if e["group"] == "empty") == alarms
 
 
-def test_suite_groups_select_the_same_scenes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_suite_groups_select_the_same_scenes() -> None:
     """`--only empty` builds exactly the empty rooms a full run at that scale has."""
-    monkeypatch.setattr(bench, "calibrated", lambda sc: sc)
     full = bench.build_suite(0.25)
     empty = bench.build_suite(0.25, frozenset({"empty"}))
     assert [s.group for s in empty] == ["empty"] * len(bench.EMPTY_KINDS)
@@ -463,8 +462,7 @@ def test_cached_suite_decides_as_the_rendered_one(
     ]
 
     def suite(scale: float, groups: object = None, **kwargs: object) -> list[bench.BenchScene]:
-        assert isinstance(kwargs.get("cache"), benchcache.SceneCache)
-        assert kwargs.get("calibrate") is False  # each scene is calibrated as it is run
+        assert "cache" not in kwargs  # the suite is drawn; each scene is calibrated as it is run
         return [bench.BenchScene(g, k, sc) for g, k, sc in raw]
 
     monkeypatch.setattr(bench, "build_suite", suite)
@@ -525,10 +523,9 @@ def test_walk_in_range_is_the_walkers_own_distance() -> None:
     assert not early.in_range  # within range only before the pipeline was ready (0.5 s)
 
 
-def test_fan_rooms_add_the_next_seeds_of_the_fan_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fan_rooms_add_the_next_seeds_of_the_fan_kinds() -> None:
     """`uspd bench --fan-rooms N`: the scale's scenes, then N more of each fan kind (the
     next seeds, so the same rooms at any scale with room for them), nothing else."""
-    monkeypatch.setattr(bench, "calibrated", lambda sc: sc)
     plain = bench.build_suite(0.5, seed_base=bench.DEV_SEED_BASE)
     more = bench.build_suite(0.5, seed_base=bench.DEV_SEED_BASE, fan_rooms=3)
     before = {s.scenario for s in plain}

@@ -132,19 +132,13 @@ def build_suite(
     groups: frozenset[str] | None = None,
     *,
     seed_base: int = BENCH_SEED_BASE,
-    cache: SceneCache | None = None,
     fan_rooms: int = 0,
-    calibrate: bool = True,
 ) -> list[BenchScene]:
     """The fixed suite: same scenes for the same scale on every machine (`groups`: only
     those groups' scenes, the same ones a full run at this scale has; `seed_base`:
-    DEV_SEED_BASE for the development suite; `cache`: calibrations kept on disk;
-    `fan_rooms`: FAN_KINDS' scenes this many more, the next seeds of their kinds;
-    `calibrate=False`: the scenarios as drawn, for whoever runs each scene to calibrate)."""
-
-    def ready(scenario: Scenario) -> Scenario:
-        return _calibrated(scenario, cache) if calibrate else scenario
-
+    DEV_SEED_BASE for the development suite; `fan_rooms`: FAN_KINDS' scenes this many
+    more, the next seeds of their kinds). The scenarios are as drawn: each is calibrated
+    when it is run (`_run_scene`), in whichever process runs it."""
     check_fan_rooms(scale, fan_rooms)
     n_empty, n_walk, n_seated = _scene_counts(scale)
     wanted = groups or frozenset({"empty", "walk", "seated"})
@@ -154,16 +148,16 @@ def build_suite(
         for i in range(n_empty + more if "empty" in wanted else 0):
             seed = seed_base + SEEDS_PER_KIND * k + i
             sc = random_scenario(kind, seed, duration_s=45.0, sample_rate=SAMPLE_RATE, n_mics=MICS)
-            scenes.append(BenchScene("empty", kind, ready(sc)))
+            scenes.append(BenchScene("empty", kind, sc))
     for k, kind in enumerate(WALK_KINDS):
         more = fan_rooms if kind in FAN_KINDS else 0
         for i in range(n_walk + more if "walk" in wanted else 0):
             seed = seed_base + 100_000 + SEEDS_PER_KIND * k + i
             sc = random_scenario(kind, seed, duration_s=20.0, sample_rate=SAMPLE_RATE, n_mics=MICS)
-            scenes.append(BenchScene("walk", kind, ready(sc)))
+            scenes.append(BenchScene("walk", kind, sc))
     for i in range(n_seated if "seated" in wanted else 0):
         seed = seed_base + 200_000 + i
-        scenes.append(BenchScene("seated", "walk_sit_leave", ready(_walk_sit_leave(seed))))
+        scenes.append(BenchScene("seated", "walk_sit_leave", _walk_sit_leave(seed)))
     return scenes
 
 
@@ -680,9 +674,7 @@ def run_suite(
     # Each scorer made once up front: a model that cannot load fails before the
     # suite's scenes are built and calibrated.
     runtimes = {name: factory().runtime for name, factory in scorers.items()}
-    suite = build_suite(
-        scale, groups, seed_base=seed_base, cache=cache, fan_rooms=fan_rooms, calibrate=False
-    )
+    suite = build_suite(scale, groups, seed_base=seed_base, fan_rooms=fan_rooms)
     job = _Job(scorers, runtimes, det, cache)
     outcomes: dict[str, list[SceneOutcome]] = {name: [] for name in scorers}
     sweeps: dict[str, dict[float, list[SceneOutcome]]] = {name: {} for name in scorers}
