@@ -1,0 +1,108 @@
+"""Translation scores of development-suite rooms, for the range-band feasibility table.
+
+    .venv/bin/python research/range_band/measure.py mixed 8102000 8102060 out.json
+    .venv/bin/python research/range_band/measure.py floor_fan 8001000 8001200 out.json --switch-ons
+
+Rooms as `uspd bench --dev` draws them (20 s walk-ins, 45 s empty rooms), calibrated as
+the bench calibrates them; per room and for a plain LFM (coupling 1) and a coupling-free
+ranging (0): the score per frame of the whole scene and of the scene without its walker,
+and for walk-ins when the walker is within 4 m. Nothing here is used by the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from range_profiles import noise, range_frames
+from translation import motion_map, translation_score
+
+from uspd.bench import RANGE_M, WALK_KINDS, _calibrated, _switch_ons, _walker_positions
+from uspd.benchcache import SceneCache
+from uspd.sim.library import random_scenario
+
+CONFIGS: dict[str, tuple[float, float, float, bool, float]] = {
+    # name: (bandwidth Hz, sweep s, coupling, wrap, period s)
+    "ideal": (8000.0, 0.04, 0.0, False, 0.04),  # coupling-free, unambiguous: an upper bound
+    "lfm_8k_40ms": (8000.0, 0.04, 1.0, True, 0.04),
+    "lfm_8k_20ms": (8000.0, 0.02, 1.0, True, 0.02),
+    "lfm_8k_10ms": (8000.0, 0.01, 1.0, True, 0.01),
+    "lfm_8k_10ms_every_40ms": (8000.0, 0.01, 1.0, True, 0.04),
+    "lfm_8k_5ms_every_20ms": (8000.0, 0.005, 1.0, True, 0.02),
+}
+"""Waveforms measured: LFM sweeps, back to back or with silence between; shorter sweeps
+couple range and Doppler less (fc·T/B seconds of path per m/s of path rate) and carry
+less energy; a shorter period folds paths beyond c·period."""
+
+
+def measure(
+    kind: str, seed: int, cache: SceneCache | None = None, configs: frozenset[str] = frozenset()
+) -> dict[str, object]:
+    """One room's scores (see the module docstring)."""
+    walk = kind in WALK_KINDS
+    duration = 20.0 if walk else 45.0
+    raw = random_scenario(kind, seed, duration_s=duration, sample_rate=96000, n_mics=4)
+    scenario = _calibrated(raw, cache)
+    row: dict[str, object] = {"seed": seed, "kind": kind, "switch_ons": _switch_ons(scenario)}
+    for name, (bandwidth, sweep_s, coupling, wrap, period) in CONFIGS.items():
+        if configs and name not in configs:
+            continue
+        frames = range_frames(
+            scenario,
+            bandwidth_hz=bandwidth,
+            sweep_s=sweep_s,
+            coupling=coupling,
+            wrap=wrap,
+            period_s=period,
+        )
+        total = sum(frames.profiles.values())
+        total = total + noise(total.shape, seed)
+        walker = sum(p for key, p in frames.profiles.items() if key.startswith("Walking"))
+        row[name] = {
+            "full": translation_score(motion_map(total, period), wrap=wrap).round(1).tolist(),
+            "without_walker": translation_score(motion_map(total - walker, period), wrap=wrap)
+            .round(1)
+            .tolist(),
+        }
+        row["fc_hz"] = frames.fc_hz
+    if walk:
+        times = np.arange(0.0, duration, 0.05)
+        track = _walker_positions(scenario, tuple(times.tolist()))
+        if track is not None:
+            walking, distance = track
+            near = walking & (distance <= RANGE_M)
+            if near.any():
+                row["enter_s"] = float(times[near][0])
+    return row
+
+
+def main() -> None:
+    """Measure a seed range and write the rows as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind")
+    parser.add_argument("first", type=int)
+    parser.add_argument("stop", type=int)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--switch-ons", action="store_true", help="only rooms with a switch-on")
+    parser.add_argument("--cache", type=Path, help="uspd bench's calibration cache directory")
+    parser.add_argument("--config", action="append", choices=sorted(CONFIGS), default=[])
+    args = parser.parse_args()
+    cache = SceneCache(args.cache) if args.cache else None
+    rows = []
+    for seed in range(args.first, args.stop):
+        raw = random_scenario(args.kind, seed, duration_s=45.0, sample_rate=96000, n_mics=4)
+        if args.switch_ons and not _switch_ons(raw):
+            continue
+        rows.append(measure(args.kind, seed, cache, frozenset(args.config)))
+        print(seed, flush=True)
+    args.out.write_text(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Range profiles of a simulated scene as a swept (LFM) band beside the tone would see them.
+
+Not the engine and not shipped: a feasibility model for a second emission band, built on
+the simulator's own scatter models, device response and room (docs/bench/HISTORY.md,
+"a range band beside the tone"). Per sweep k (period T, band B centred on fc), every
+path of every moving scatterer (direct scatter and the 12 first-order image paths, mic 0)
+adds g·exp(-j2π·fc·ℓ/c) at the apparent path length ℓ' = ℓ + coupling·(fc·T/B)·dℓ/dt:
+an LFM's matched filter reads a Doppler shift f_D as a delay f_D/slope (the range-Doppler
+coupling, Skolnik, "Radar Handbook", 3rd ed., ch. 8), with the overlap loss
+max(0, 1 - |f_D|/B), shaped by the Hann-weighted compressed pulse. `coupling=0` is the
+ideal of a coupling-free ranging (an upper bound), 1 a plain LFM.
+
+Static paths are left out: they are constant in these scenes and a clutter filter
+removes them. Units are matched-filter SNR: signal × A·|H(fc)|·sqrt(T/N0) (A: the
+emission's amplitude, N0: the mics' noise density) against unit complex noise per cell.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from uspd.sim.acoustics import absorption_db_per_m
+from uspd.sim.render import _MIC_PATHS, _SPK_PATHS, Renderer
+from uspd.sim.scenario import Scenario
+
+ComplexArray = npt.NDArray[np.complex128]
+FloatArray = npt.NDArray[np.float64]
+
+CELL_M = 0.02
+"""Path-length cell of the profiles (the compressed pulse of 8 kHz is c/B ≈ 4.3 cm)."""
+MAX_PATH_M = 16.0
+GUARD_HZ = 1600.0
+"""Kept clear either side of the tone: its analysis band (uspd.dsp.features, ±1.5 kHz)."""
+LOWEST_HZ = 24000.0
+"""Lowest sweep frequency: keep the band clear of the audible range with margin."""
+HIGHEST_HZ = 43500.0
+"""Highest sweep frequency at 96 kHz: below the simulated ADC's anti-alias edge."""
+
+
+@dataclass(frozen=True)
+class RangeFrames:
+    """Complex range profiles per sweep, one array per scatter model of the scene."""
+
+    t: FloatArray  # (K,) sweep centres, s
+    profiles: dict[str, ComplexArray]  # model name → (K, cells)
+    fc_hz: float
+    response: float  # |H(fc)| of speaker × mic 0
+    absorption_db_per_m: float
+
+
+def _kernel(bandwidth_hz: float, c: float, half_cells: int = 12) -> FloatArray:
+    """The compressed Hann-weighted pulse, sampled every 1/8 cell."""
+    f = np.linspace(-bandwidth_hz / 2, bandwidth_hz / 2, 257)
+    x = np.arange(-half_cells * 8, half_cells * 8 + 1) * CELL_M / 8
+    k = (np.hanning(257)[None, :] * np.exp(2j * np.pi * f[None, :] * x[:, None] / c)).sum(1)
+    return np.asarray(k / np.abs(k).max())
+
+
+def sweep_band(scenario: Scenario, renderer: Renderer, bandwidth_hz: float) -> tuple[float, float]:
+    """(centre, |H| at its weakest) of the band beside the tone the device plays best."""
+    best: tuple[float, float] | None = None
+    for lo in np.arange(LOWEST_HZ, HIGHEST_HZ - bandwidth_hz + 1, 250.0):
+        hi = lo + bandwidth_hz
+        if lo - GUARD_HZ < scenario.carrier_hz < hi + GUARD_HZ:
+            continue
+        h = float(np.abs(renderer.device.response(np.linspace(lo, hi, 9))[0]).min())
+        if best is None or h > best[1]:
+            best = (float(lo + bandwidth_hz / 2), h)
+    if best is None:
+        raise ValueError(f"no {bandwidth_hz:.0f} Hz band beside a {scenario.carrier_hz} Hz tone")
+    return best
+
+
+def range_frames(
+    scenario: Scenario,
+    *,
+    bandwidth_hz: float = 8000.0,
+    sweep_s: float = 0.04,
+    share_db: float = -3.0,
+    coupling: float = 1.0,
+    wrap: bool = True,
+    period_s: float | None = None,
+) -> RangeFrames:
+    """Range profiles of every scatter model of `scenario` (sum them, add `noise`).
+
+    `share_db`: the sweep's level against the tone's calibrated level (half the power
+    each, while it plays). Sweeps of `sweep_s` start every `period_s` (default: back to
+    back) and range c·period of path without ambiguity (40 ms: 13.7 m); with `wrap`,
+    longer paths fold onto the profile as an echo of the previous sweep does (without:
+    profiles to MAX_PATH_M, an ideal).
+    """
+    period = sweep_s if period_s is None else period_s
+    r = Renderer(scenario)
+    c = r.c
+    fc, response = sweep_band(scenario, r, bandwidth_hz)
+    slope = bandwidth_hz / sweep_s
+    t = np.arange(0.0, scenario.duration_s - period, period) + sweep_s / 2
+    span = c * period if wrap else MAX_PATH_M
+    n_cells = int(span / CELL_M)
+    att = float(absorption_db_per_m(fc, scenario.room.temperature_c, scenario.room.humidity_pct))
+    a_np = att * math.log(10) / 20
+    amplitude = 10 ** ((scenario.level_dbfs + share_db) / 20)
+    noise_density = 10 ** ((scenario.device.mic_noise_dbfs_hz or -135.0) / 10)
+    scale = amplitude * response * math.sqrt(sweep_s / noise_density)
+    kernel = _kernel(bandwidth_hz, c)
+    half = (len(kernel) - 1) // 2
+    speaker, mic = r.spk_points, r.mic_points[:, 0, :]
+    beta = r._beta7[_SPK_PATHS] * r._beta7[_MIC_PATHS]
+
+    def paths(p: FloatArray) -> tuple[FloatArray, FloatArray]:
+        rs = np.linalg.norm(p[:, :, None, :] - speaker[None, None], axis=-1)[..., _SPK_PATHS]
+        rm = np.linalg.norm(p[:, :, None, :] - mic[None, None], axis=-1)[..., _MIC_PATHS]
+        return rs * rm, rs + rm
+
+    profiles: dict[str, ComplexArray] = {}
+    for i, model in enumerate(r.scatter):
+        pos, amp = model.scatterers(t)
+        spread, length = paths(pos)
+        _, later = paths(model.scatterers(t + 1e-3)[0])
+        rate = (later - length) / 1e-3  # dℓ/dt, m/s of path
+        doppler = -rate * fc / c
+        gain = r.echo_ref * beta[None, None, :] * amp[..., None] * np.exp(-a_np * length) / spread
+        gain = gain * np.clip(1 - np.abs(doppler) / bandwidth_hz, 0.0, 1.0)
+        value = gain * np.exp(-2j * np.pi * fc * length / c) * scale
+        where = np.mod(length + coupling * (fc / slope) * rate, span) / CELL_M
+        base = np.floor(where).astype(int)
+        y = np.zeros((len(t), n_cells), np.complex128)
+        rows = np.broadcast_to(np.arange(len(t))[None, :, None], base.shape)
+        for off in range(-12, 13):
+            cells = np.mod(base + off, n_cells) if wrap else base + off
+            tap = np.rint((base + off - where) * 8).astype(int) + half
+            ok = (tap >= 0) & (tap < len(kernel)) & (cells >= 0) & (cells < n_cells)
+            np.add.at(y, (rows[ok], cells[ok]), value[ok] * kernel[tap[ok]])
+        profiles[f"{type(model).__name__}{i}"] = y
+    return RangeFrames(t, profiles, fc, response, att)
+
+
+def noise(shape: tuple[int, ...], seed: int) -> ComplexArray:
+    """Unit complex Gaussian noise per cell and sweep (the profiles' units)."""
+    rng = np.random.default_rng(seed)
+    return np.asarray((rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / math.sqrt(2))
