@@ -27,14 +27,18 @@ from uspd.bench import RANGE_M, WALK_KINDS, _calibrated, _switch_ons, _walker_po
 from uspd.benchcache import SceneCache
 from uspd.sim.library import random_scenario
 
-CONFIGS: dict[str, tuple[float, float, float, bool, float]] = {
-    # name: (bandwidth Hz, sweep s, coupling, wrap, period s)
-    "ideal": (8000.0, 0.04, 0.0, False, 0.04),  # coupling-free, unambiguous: an upper bound
-    "lfm_8k_40ms": (8000.0, 0.04, 1.0, True, 0.04),
-    "lfm_8k_20ms": (8000.0, 0.02, 1.0, True, 0.02),
-    "lfm_8k_10ms": (8000.0, 0.01, 1.0, True, 0.01),
-    "lfm_8k_10ms_every_40ms": (8000.0, 0.01, 1.0, True, 0.04),
-    "lfm_8k_5ms_every_20ms": (8000.0, 0.005, 1.0, True, 0.02),
+CONFIGS: dict[str, tuple[float, float, float, bool, float, bool, float]] = {
+    # name: (bandwidth Hz, sweep s, coupling, wrap, period s, phase code, Doppler bank m/s)
+    "ideal": (8000.0, 0.04, 0.0, False, 0.04, False, 0.0),  # coupling-free: a bound
+    "lfm_8k_40ms": (8000.0, 0.04, 1.0, True, 0.04, False, 0.0),
+    "lfm_8k_20ms": (8000.0, 0.02, 1.0, True, 0.02, False, 0.0),
+    "lfm_8k_10ms": (8000.0, 0.01, 1.0, True, 0.01, False, 0.0),
+    "lfm_8k_10ms_every_40ms": (8000.0, 0.01, 1.0, True, 0.04, False, 0.0),
+    "lfm_8k_5ms_every_20ms": (8000.0, 0.005, 1.0, True, 0.02, False, 0.0),
+    "code_8k_2ms_every_20ms": (8000.0, 0.002, 0.0, True, 0.02, True, 0.0),
+    "code_8k_5ms_every_20ms": (8000.0, 0.005, 0.0, True, 0.02, True, 0.0),
+    "code_8k_10ms_every_40ms_bank": (8000.0, 0.01, 0.0, True, 0.04, True, 4.0),
+    "code_8k_20ms_every_40ms_bank": (8000.0, 0.02, 0.0, True, 0.04, True, 4.0),
 }
 """Waveforms measured: LFM sweeps, back to back or with silence between; shorter sweeps
 couple range and Doppler less (fc·T/B seconds of path per m/s of path rate) and carry
@@ -50,7 +54,7 @@ def measure(
     raw = random_scenario(kind, seed, duration_s=duration, sample_rate=96000, n_mics=4)
     scenario = _calibrated(raw, cache)
     row: dict[str, object] = {"seed": seed, "kind": kind, "switch_ons": _switch_ons(scenario)}
-    for name, (bandwidth, sweep_s, coupling, wrap, period) in CONFIGS.items():
+    for name, (bandwidth, sweep_s, coupling, wrap, period, code, bank) in CONFIGS.items():
         if configs and name not in configs:
             continue
         frames = range_frames(
@@ -60,6 +64,8 @@ def measure(
             coupling=coupling,
             wrap=wrap,
             period_s=period,
+            code=code,
+            bank_mps=bank,
         )
         total = sum(frames.profiles.values())
         total = total + noise(total.shape, seed)

@@ -84,6 +84,8 @@ def range_frames(
     coupling: float = 1.0,
     wrap: bool = True,
     period_s: float | None = None,
+    code: bool = False,
+    bank_mps: float = 0.0,
 ) -> RangeFrames:
     """Range profiles of every scatter model of `scenario` (sum them, add `noise`).
 
@@ -92,6 +94,14 @@ def range_frames(
     back) and range c·period of path without ambiguity (40 ms: 13.7 m); with `wrap`,
     longer paths fold onto the profile as an echo of the previous sweep does (without:
     profiles to MAX_PATH_M, an ideal).
+
+    `code`: a pseudo-random phase code of the same band and length instead of a sweep.
+    It does not couple range and Doppler but tolerates little Doppler: a path keeps
+    |sinc(f_D·T)| of its echo, and every path leaves a sidelobe pedestal of 1/(B·T) of
+    its power per cell within ±c·T of its delay, fresh each sweep (random, seeded).
+    `bank_mps`: the code is matched to a bank of Doppler shifts covering path rates up
+    to this, best per cell (ideal bank: no loss inside it, the sinc's beyond; the
+    noise's max over the bank is not modelled).
     """
     period = sweep_s if period_s is None else period_s
     r = Renderer(scenario)
@@ -124,9 +134,16 @@ def range_frames(
         rate = (later - length) / 1e-3  # dℓ/dt, m/s of path
         doppler = -rate * fc / c
         gain = r.echo_ref * beta[None, None, :] * amp[..., None] * np.exp(-a_np * length) / spread
-        gain = gain * np.clip(1 - np.abs(doppler) / bandwidth_hz, 0.0, 1.0)
+        if code:
+            pedestal_power = np.abs(gain * scale) ** 2 / (bandwidth_hz * sweep_s)
+            covered = bank_mps * fc / c  # the bank's Doppler reach, Hz
+            beyond = np.maximum(np.abs(doppler) - covered, 0.0)
+            gain = gain * np.abs(np.sinc(beyond * sweep_s))
+        else:
+            gain = gain * np.clip(1 - np.abs(doppler) / bandwidth_hz, 0.0, 1.0)
         value = gain * np.exp(-2j * np.pi * fc * length / c) * scale
-        where = np.mod(length + coupling * (fc / slope) * rate, span) / CELL_M
+        shift = 0.0 if code else coupling * (fc / slope) * rate
+        where = np.mod(length + shift, span) / CELL_M
         base = np.floor(where).astype(int)
         y = np.zeros((len(t), n_cells), np.complex128)
         rows = np.broadcast_to(np.arange(len(t))[None, :, None], base.shape)
@@ -135,8 +152,42 @@ def range_frames(
             tap = np.rint((base + off - where) * 8).astype(int) + half
             ok = (tap >= 0) & (tap < len(kernel)) & (cells >= 0) & (cells < n_cells)
             np.add.at(y, (rows[ok], cells[ok]), value[ok] * kernel[tap[ok]])
+        if code:
+            reach = c * sweep_s
+            key = (scenario.seed, i)
+            y += _pedestal(
+                pedestal_power, base, rows, n_cells=n_cells, reach_m=reach, wrap=wrap, key=key
+            )
         profiles[f"{type(model).__name__}{i}"] = y
     return RangeFrames(t, profiles, fc, response, att)
+
+
+def _pedestal(
+    power: FloatArray,
+    cell: npt.NDArray[np.int_],
+    rows: npt.NDArray[np.int_],
+    *,
+    n_cells: int,
+    reach_m: float,
+    wrap: bool,
+    key: tuple[int, int],
+) -> ComplexArray:
+    """A phase code's sidelobes: each path's `power` on every cell within `reach_m` of its
+    own, as complex Gaussian noise drawn afresh per sweep."""
+    sweeps = rows.shape[1]
+    level = np.zeros((sweeps, n_cells))
+    ok = (cell >= 0) & (cell < n_cells) if not wrap else np.ones(cell.shape, bool)
+    np.add.at(level, (rows[ok], np.mod(cell[ok], n_cells)), power[ok])
+    width = max(1, round(reach_m / CELL_M))
+    box = np.ones(2 * width + 1)
+    if wrap:
+        padded = np.concatenate([level[:, -width:], level, level[:, :width]], axis=1)
+        level = np.apply_along_axis(np.convolve, 1, padded, box, mode="valid")
+    else:
+        level = np.apply_along_axis(np.convolve, 1, level, box, mode="same")
+    rng = np.random.default_rng([*key, 0xC0DE])
+    draw = rng.standard_normal((sweeps, n_cells)) + 1j * rng.standard_normal((sweeps, n_cells))
+    return np.asarray(draw * np.sqrt(level / 2))
 
 
 def noise(shape: tuple[int, ...], seed: int) -> ComplexArray:
