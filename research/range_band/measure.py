@@ -17,11 +17,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from range_profiles import noise, range_frames
-from translation import motion_map, translation_score
+from translation import joint_translation_score, motion_map, translation_score
 
 from uspd.bench import RANGE_M, WALK_KINDS, _calibrated, _switch_ons, _walker_positions
 from uspd.benchcache import SceneCache
@@ -40,6 +41,15 @@ CONFIGS: dict[str, tuple[float, float, float, bool, float, bool, float]] = {
     "code_8k_10ms_every_40ms_bank": (8000.0, 0.01, 0.0, True, 0.04, True, 4.0),
     "code_8k_20ms_every_40ms_bank": (8000.0, 0.02, 0.0, True, 0.04, True, 4.0),
 }
+JOINT: dict[str, tuple[tuple[float, float, float, float], ...]] = {
+    # name: sweeps interleaved in one period, each (bandwidth Hz, sweep s, period s, offset s)
+    "lfm_10ms_and_5ms_every_40ms": ((8000.0, 0.01, 0.04, 0.0), (8000.0, 0.005, 0.04, 0.02)),
+    "lfm_10ms_and_2.5ms_every_40ms": ((8000.0, 0.01, 0.04, 0.0), (8000.0, 0.0025, 0.04, 0.02)),
+}
+"""Sweeps of one band but different lengths, alternating: the coupling puts a blade's
+image fc·T/B·v further, so at different ranges for each length, and a walker's within a
+bin for both; the joint score keeps what is new in both maps."""
+
 """Waveforms measured: LFM sweeps, back to back or with silence between; shorter sweeps
 couple range and Doppler less (fc·T/B seconds of path per m/s of path rate) and carry
 less energy; a shorter period folds paths beyond c·period."""
@@ -77,6 +87,23 @@ def measure(
             .tolist(),
         }
         row["fc_hz"] = frames.fc_hz
+    for name, sweeps in JOINT.items():
+        if configs and name not in configs:
+            continue
+        maps: dict[str, list[npt.NDArray[np.float64]]] = {"full": [], "without_walker": []}
+        for j, (bandwidth, sweep_s, period, offset) in enumerate(sweeps):
+            frames = range_frames(
+                scenario, bandwidth_hz=bandwidth, sweep_s=sweep_s, period_s=period, offset_s=offset
+            )
+            total = sum(frames.profiles.values())
+            total = total + noise(total.shape, seed * 8 + j)
+            walker = sum(p for key, p in frames.profiles.items() if key.startswith("Walking"))
+            maps["full"].append(motion_map(total, period))
+            maps["without_walker"].append(motion_map(total - walker, period))
+        row[name] = {
+            key: joint_translation_score(value, wrap=True).round(1).tolist()
+            for key, value in maps.items()
+        }
     if walk:
         times = np.arange(0.0, duration, 0.05)
         track = _walker_positions(scenario, tuple(times.tolist()))
@@ -97,7 +124,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--switch-ons", action="store_true", help="only rooms with a switch-on")
     parser.add_argument("--cache", type=Path, help="uspd bench's calibration cache directory")
-    parser.add_argument("--config", action="append", choices=sorted(CONFIGS), default=[])
+    parser.add_argument("--config", action="append", choices=sorted({*CONFIGS, *JOINT}), default=[])
     args = parser.parse_args()
     cache = SceneCache(args.cache) if args.cache else None
     rows = []

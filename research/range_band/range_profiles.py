@@ -86,6 +86,7 @@ def range_frames(
     period_s: float | None = None,
     code: bool = False,
     bank_mps: float = 0.0,
+    offset_s: float = 0.0,
 ) -> RangeFrames:
     """Range profiles of every scatter model of `scenario` (sum them, add `noise`).
 
@@ -101,14 +102,15 @@ def range_frames(
     its power per cell within ±c·T of its delay, fresh each sweep (random, seeded).
     `bank_mps`: the code is matched to a bank of Doppler shifts covering path rates up
     to this, best per cell (ideal bank: no loss inside it, the sinc's beyond; the
-    noise's max over the bank is not modelled).
+    noise's max over the bank is not modelled). `offset_s`: when the first sweep starts
+    (to interleave two kinds of sweep in one period).
     """
     period = sweep_s if period_s is None else period_s
     r = Renderer(scenario)
     c = r.c
     fc, response = sweep_band(scenario, r, bandwidth_hz)
     slope = bandwidth_hz / sweep_s
-    t = np.arange(0.0, scenario.duration_s - period, period) + sweep_s / 2
+    t = np.arange(0.0, scenario.duration_s - period, period) + offset_s + sweep_s / 2
     span = c * period if wrap else MAX_PATH_M
     n_cells = int(span / CELL_M)
     att = float(absorption_db_per_m(fc, scenario.room.temperature_c, scenario.room.humidity_pct))

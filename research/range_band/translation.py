@@ -39,12 +39,9 @@ def motion_map(profiles: ComplexArray, period_s: float = 0.04) -> FloatArray:
     return np.asarray(10 * np.log10(d + 1.0))
 
 
-def translation_score(motion: FloatArray, *, wrap: bool = False) -> FloatArray:
-    """Per frame, the best line's least new value (dB); -99 before a line fits.
-
-    `wrap`: the profiles fold paths beyond their span (back-to-back sweeps), so a line
-    leaving one end goes on at the other."""
-    frames, bins = motion.shape
+def newness(motion: FloatArray) -> FloatArray:
+    """How far each cell exceeds the same cell 0.4 and 0.6 s before (dB, at most its own
+    level; -99 where there is no "before" yet)."""
     before = np.full_like(motion, np.inf)
     for lag in LAGS:
         shifted = np.full_like(motion, np.inf)
@@ -52,6 +49,30 @@ def translation_score(motion: FloatArray, *, wrap: bool = False) -> FloatArray:
         before = np.where(np.isinf(before), shifted, np.maximum(before, shifted))
     new = np.minimum(motion - before, motion)
     new[~np.isfinite(new)] = -99.0
+    return new
+
+
+def translation_score(motion: FloatArray, *, wrap: bool = False) -> FloatArray:
+    """Per frame, the best line's least new value (dB); -99 before a line fits.
+
+    `wrap`: the profiles fold paths beyond their span (back-to-back sweeps), so a line
+    leaving one end goes on at the other."""
+    return line_score(newness(motion), wrap=wrap)
+
+
+def joint_translation_score(motions: list[FloatArray], *, wrap: bool = False) -> FloatArray:
+    """The score on what is new in *every* map: for sweeps of different slopes, whose
+    range-Doppler coupling puts a fast blade's image at different ranges but a walker's
+    (a few m/s) within a bin of each other."""
+    frames = min(m.shape[0] for m in motions)
+    bins = min(m.shape[1] for m in motions)
+    new = np.min([newness(m[:frames, :bins]) for m in motions], axis=0)
+    return line_score(new, wrap=wrap)
+
+
+def line_score(new: FloatArray, *, wrap: bool = False) -> FloatArray:
+    """Per frame, the best line's least `new` value over the last LINE_FRAMES frames."""
+    frames, bins = new.shape
     score = np.full(frames, -99.0)
     start = np.arange(bins)
     for rate in np.concatenate([RATES_MPS, -RATES_MPS]):

@@ -66,3 +66,19 @@ def test_a_rotor_that_stays_put_scores_low_running_and_spinning_up() -> None:
     on = (t >= 3.0)[:, None]
     paths = np.where(on, blades, 50.0)  # off: beyond the profiles
     assert _score(paths) < 6.0
+
+
+def test_the_joint_score_keeps_lines_both_sweeps_see_at_the_same_range() -> None:
+    """A walker's image moves by fc·T/B·v: within a bin for both sweep lengths. A fast
+    blade's image lands at different ranges for each, and the joint score drops it."""
+    t = np.arange(100) * SWEEP_S
+    walker = (9.0 - 2.0 * t)[:, None]
+    maps_same = [
+        translation.motion_map(_profiles(walker + d, 30.0, s)) for s, d in ((1, 0.0), (2, 0.04))
+    ]
+    maps_apart = [
+        translation.motion_map(_profiles(walker + d, 30.0, s)) for s, d in ((1, 0.0), (2, 1.5))
+    ]
+    # a line seen by one sweep only: the other sees the same line 1.5 m away, never the same cells
+    assert translation.joint_translation_score(maps_same).max() > 12.0
+    assert translation.joint_translation_score(maps_apart).max() < 6.0
