@@ -33,6 +33,13 @@ FloatArray = npt.NDArray[np.float64]
 CELL_M = 0.02
 """Path-length cell of the profiles (the compressed pulse of 8 kHz is c/B ≈ 4.3 cm)."""
 MAX_PATH_M = 16.0
+SPREAD_CELLS = 4
+RANGE_WALK = 1.6
+"""A moving path's image spreads over RANGE_WALK·|rate|·T of path: the path's own change
+during the sweep (|rate|·T) and the coupling's drift as the sweep's frequency moves (up
+to as much again), less where the band overlap trims the echo; fitted to a sample-level
+matched filter (tests/research/test_range_band.py)."""
+"""Spacing of the sub-images that spread a moving path's image (see `range_frames`)."""
 GUARD_HZ = 1600.0
 """Kept clear either side of the tone: its analysis band (uspd.dsp.features, ±1.5 kHz)."""
 LOWEST_HZ = 24000.0
@@ -52,7 +59,19 @@ class RangeFrames:
     absorption_db_per_m: float
 
 
-def _kernel(bandwidth_hz: float, c: float, half_cells: int = 12) -> FloatArray:
+def lfm_shift(rate: FloatArray, fc_hz: float, bandwidth_hz: float, sweep_s: float) -> FloatArray:
+    """How much further (m of path) an up-sweep's matched filter puts a path whose length
+    changes at `rate` m/s: its Doppler f_D = -rate·fc/c reads as a delay -f_D/slope."""
+    return np.asarray(rate * fc_hz * sweep_s / bandwidth_hz)
+
+
+def lfm_overlap(rate: FloatArray, fc_hz: float, bandwidth_hz: float, c: float) -> FloatArray:
+    """The matched filter's peak left to a Doppler-shifted sweep: the shifted band overlaps
+    the emitted one by 1 - |f_D|/B."""
+    return np.asarray(np.clip(1 - np.abs(rate * fc_hz / c) / bandwidth_hz, 0.0, 1.0))
+
+
+def _kernel(bandwidth_hz: float, c: float, half_cells: int = 12) -> ComplexArray:
     """The compressed Hann-weighted pulse, sampled every 1/8 cell."""
     f = np.linspace(-bandwidth_hz / 2, bandwidth_hz / 2, 257)
     x = np.arange(-half_cells * 8, half_cells * 8 + 1) * CELL_M / 8
@@ -109,7 +128,6 @@ def range_frames(
     r = Renderer(scenario)
     c = r.c
     fc, response = sweep_band(scenario, r, bandwidth_hz)
-    slope = bandwidth_hz / sweep_s
     t = np.arange(0.0, scenario.duration_s - period, period) + offset_s + sweep_s / 2
     span = c * period if wrap else MAX_PATH_M
     n_cells = int(span / CELL_M)
@@ -119,7 +137,6 @@ def range_frames(
     noise_density = 10 ** ((scenario.device.mic_noise_dbfs_hz or -135.0) / 10)
     scale = amplitude * response * math.sqrt(sweep_s / noise_density)
     kernel = _kernel(bandwidth_hz, c)
-    half = (len(kernel) - 1) // 2
     speaker, mic = r.spk_points, r.mic_points[:, 0, :]
     beta = r._beta7[_SPK_PATHS] * r._beta7[_MIC_PATHS]
 
@@ -141,19 +158,28 @@ def range_frames(
             covered = bank_mps * fc / c  # the bank's Doppler reach, Hz
             beyond = np.maximum(np.abs(doppler) - covered, 0.0)
             gain = gain * np.abs(np.sinc(beyond * sweep_s))
+        elif coupling > 0:
+            # energy, not amplitude, scales with the overlap once the image spreads
+            gain = gain * np.sqrt(lfm_overlap(rate, fc, bandwidth_hz, c))
         else:
-            gain = gain * np.clip(1 - np.abs(doppler) / bandwidth_hz, 0.0, 1.0)
+            gain = gain * lfm_overlap(rate, fc, bandwidth_hz, c)
         value = gain * np.exp(-2j * np.pi * fc * length / c) * scale
-        shift = 0.0 if code else coupling * (fc / slope) * rate
-        where = np.mod(length + shift, span) / CELL_M
-        base = np.floor(where).astype(int)
+        shift = 0.0 if code else coupling * lfm_shift(rate, fc, bandwidth_hz, sweep_s)
+        centre = length + shift
         y = np.zeros((len(t), n_cells), np.complex128)
-        rows = np.broadcast_to(np.arange(len(t))[None, :, None], base.shape)
-        for off in range(-12, 13):
-            cells = np.mod(base + off, n_cells) if wrap else base + off
-            tap = np.rint((base + off - where) * 8).astype(int) + half
-            ok = (tap >= 0) & (tap < len(kernel)) & (cells >= 0) & (cells < n_cells)
-            np.add.at(y, (rows[ok], cells[ok]), value[ok] * kernel[tap[ok]])
+        rows = np.broadcast_to(np.arange(len(t))[None, :, None], centre.shape)
+        # A real LFM's image spreads (RANGE_WALK): sub-images SPREAD_CELLS apart, sharing
+        # its energy. The ideal does not.
+        walk = RANGE_WALK * np.abs(rate) * sweep_s if coupling > 0 and not code else 0 * rate
+        parts = np.maximum(1, np.ceil(walk / (SPREAD_CELLS * CELL_M))).astype(int)
+        for j in range(int(parts.max())):
+            sub = parts > j
+            at = centre[sub] + ((j + 0.5) / parts[sub] - 0.5) * walk[sub]
+            _place(
+                y, rows[sub], np.mod(at, span) / CELL_M, value[sub] * _spread(j, parts[sub]),
+                kernel=kernel, n_cells=n_cells, wrap=wrap,
+            )  # fmt: skip
+        base = np.floor(np.mod(centre, span) / CELL_M).astype(int)
         if code:
             reach = c * sweep_s
             key = (scenario.seed, i)
@@ -162,6 +188,53 @@ def range_frames(
             )
         profiles[f"{type(model).__name__}{i}"] = y
     return RangeFrames(t, profiles, fc, response, att)
+
+
+def lfm_image(
+    rate: float, fc_hz: float, bandwidth_hz: float, sweep_s: float, c: float
+) -> ComplexArray:
+    """One unit path's profile (cells from 0 to MAX_PATH_M) as `range_frames` draws it for
+    a plain LFM: 2 m of path plus the coupling's shift, spread by the range walk."""
+    r = np.array([[[rate]]])
+    centre = 2.0 + lfm_shift(r, fc_hz, bandwidth_hz, sweep_s)
+    walk = RANGE_WALK * np.abs(r) * sweep_s
+    parts = np.maximum(1, np.ceil(walk / (SPREAD_CELLS * CELL_M))).astype(int)
+    value = np.sqrt(lfm_overlap(r, fc_hz, bandwidth_hz, c)).astype(np.complex128)
+    y = np.zeros((1, int(MAX_PATH_M / CELL_M)), np.complex128)
+    rows = np.zeros(r.shape, int)
+    for j in range(int(parts.max())):
+        at = centre + ((j + 0.5) / parts - 0.5) * walk
+        _place(
+            y, rows, at / CELL_M, value * _spread(j, parts), kernel=_kernel(bandwidth_hz, c),
+            n_cells=y.shape[1], wrap=False,
+        )  # fmt: skip
+    return np.asarray(y[0])
+
+
+def _spread(j: int, parts: npt.NDArray[np.int_]) -> FloatArray:
+    """Sub-image j's share of an image spread over `parts` sub-images SPREAD_CELLS apart
+    (about the compressed pulse's width, so they barely overlap): equal energy."""
+    return np.asarray(np.ones(np.shape(parts)) / np.sqrt(parts))
+
+
+def _place(
+    y: ComplexArray,
+    rows: npt.NDArray[np.int_],
+    where: FloatArray,
+    value: ComplexArray,
+    *,
+    kernel: ComplexArray,
+    n_cells: int,
+    wrap: bool,
+) -> None:
+    """Add each `value` to sweep `rows` around cell `where` through the compressed pulse."""
+    half = (len(kernel) - 1) // 2
+    base = np.floor(where).astype(int)
+    for off in range(-12, 13):
+        cells = np.mod(base + off, n_cells) if wrap else base + off
+        tap = np.rint((base + off - where) * 8).astype(int) + half
+        ok = (tap >= 0) & (tap < len(kernel)) & (cells >= 0) & (cells < n_cells)
+        np.add.at(y, (rows[ok], cells[ok]), value[ok] * kernel[tap[ok]])
 
 
 def _pedestal(

@@ -82,3 +82,76 @@ def test_the_joint_score_keeps_lines_both_sweeps_see_at_the_same_range() -> None
     # a line seen by one sweep only: the other sees the same line 1.5 m away, never the same cells
     assert translation.joint_translation_score(maps_same).max() > 12.0
     assert translation.joint_translation_score(maps_apart).max() < 6.0
+
+
+range_profiles_module: ModuleType | None = None
+
+
+def _range_profiles() -> ModuleType:
+    """range_profiles imports the engine's simulator: loaded only by the tests that use it."""
+    global range_profiles_module  # noqa: PLW0603 - one load for the module's tests
+    if range_profiles_module is None:
+        range_profiles_module = _load("range_profiles")
+    return range_profiles_module
+
+
+def _sample_level(rate: float, sweep: float) -> tuple[float, float, float]:
+    """A sweep echoed by a path of 2 m + rate·t, sampled at 96 kHz and matched-filtered
+    (unweighted): (apparent path beyond the path at the echo's middle in m, peak and
+    equivalent width both relative to a still path's)."""
+    fs, f_lo, bandwidth, c, start = 96000, 24000.0, 8000.0, 343.0, 2.0
+    t = np.arange(round((sweep + 0.03) * fs)) / fs
+
+    def chirp(u: np.ndarray) -> np.ndarray:
+        inside = (u >= 0) & (u < sweep)
+        phase = 2 * np.pi * (f_lo * u + bandwidth / (2 * sweep) * u**2)
+        return np.where(inside, np.exp(1j * phase), 0)
+
+    emitted = chirp(t)[: round(sweep * fs)]
+    out = np.abs(np.correlate(chirp(t - (start + rate * t) / c), emitted, mode="valid"))
+    still = np.abs(np.correlate(chirp(t - start / c), emitted, mode="valid"))
+    k = int(np.argmax(out))
+    a, b, d = out[k - 1], out[k], out[k + 1]
+    lag = (k + 0.5 * (a - d) / (a - 2 * b + d)) / fs
+    shift = lag * c - (start + rate * (start / c + sweep / 2))
+    width = float((out**2).sum() / out.max() ** 2) / float((still**2).sum() / still.max() ** 2)
+    return shift, float(out.max() / still.max()), width
+
+
+def _model_image(rate: float, sweep: float) -> tuple[float, float, float]:
+    """The same from range_profiles' drawing of one path (Hann-weighted)."""
+    rp = _range_profiles()
+    still = np.abs(rp.lfm_image(0.0, 28000.0, 8000.0, sweep, 343.0))
+    image = np.abs(rp.lfm_image(rate, 28000.0, 8000.0, sweep, 343.0))
+    shift = float(rp.lfm_shift(np.asarray(rate), 28000.0, 8000.0, sweep))
+
+    def width(y: np.ndarray) -> float:
+        return float((y**2).sum() / y.max() ** 2)
+
+    return shift, float(image.max() / still.max()), width(image) / width(still)
+
+
+@pytest.mark.parametrize("rate", [0.0, 3.0, -3.0])
+def test_the_lfm_shift_matches_a_sample_level_matched_filter_at_walking_speed(
+    rate: float,
+) -> None:
+    """At walking speeds the image sits fc·T/B·rate further than the path, to 1.5 cm."""
+    measured, _, _ = _sample_level(rate, 0.01)
+    assert measured == pytest.approx(_model_image(rate, 0.01)[0], abs=0.015)
+
+
+@pytest.mark.parametrize(
+    ("rate", "sweep"), [(10.0, 0.01), (30.0, 0.01), (-30.0, 0.01), (20.0, 0.005), (10.0, 0.04)]
+)
+def test_a_fast_path_is_shifted_and_spread_as_a_matched_filter_does(
+    rate: float, sweep: float
+) -> None:
+    """A blade's image: the shift to 25 % (the model takes fc where the overlapping part of
+    the band is off-centre: 1.26 m measured against 1.05 m at 30 m/s, 10 ms), the peak to
+    2.5 dB and the spread (the path's change and the coupling's drift over the sweep) to
+    a factor 1.5."""
+    shift, peak, width = _sample_level(rate, sweep)
+    model_shift, model_peak, model_width = _model_image(rate, sweep)
+    assert shift == pytest.approx(model_shift, rel=0.25)
+    assert abs(20 * np.log10(model_peak / peak)) < 2.5
+    assert 1 / 1.5 < model_width / width < 1.5
