@@ -56,7 +56,11 @@ less energy; a shorter period folds paths beyond c·period."""
 
 
 def measure(
-    kind: str, seed: int, cache: SceneCache | None = None, configs: frozenset[str] = frozenset()
+    kind: str,
+    seed: int,
+    cache: SceneCache | None = None,
+    configs: frozenset[str] = frozenset(),
+    static: bool = False,
 ) -> dict[str, object]:
     """One room's scores (see the module docstring)."""
     walk = kind in WALK_KINDS
@@ -76,6 +80,7 @@ def measure(
             period_s=period,
             code=code,
             bank_mps=bank,
+            static=static,
         )
         total = sum(frames.profiles.values())
         total = total + noise(total.shape, seed)
@@ -93,7 +98,12 @@ def measure(
         maps: dict[str, list[npt.NDArray[np.float64]]] = {"full": [], "without_walker": []}
         for j, (bandwidth, sweep_s, period, offset) in enumerate(sweeps):
             frames = range_frames(
-                scenario, bandwidth_hz=bandwidth, sweep_s=sweep_s, period_s=period, offset_s=offset
+                scenario,
+                bandwidth_hz=bandwidth,
+                sweep_s=sweep_s,
+                period_s=period,
+                offset_s=offset,
+                static=static,
             )
             total = sum(frames.profiles.values())
             total = total + noise(total.shape, seed * 8 + j)
@@ -124,6 +134,9 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--switch-ons", action="store_true", help="only rooms with a switch-on")
     parser.add_argument("--cache", type=Path, help="uspd bench's calibration cache directory")
+    parser.add_argument(
+        "--static", action="store_true", help="add the direct path and the room's echoes"
+    )
     parser.add_argument("--config", action="append", choices=sorted({*CONFIGS, *JOINT}), default=[])
     args = parser.parse_args()
     cache = SceneCache(args.cache) if args.cache else None
@@ -132,7 +145,7 @@ def main() -> None:
         raw = random_scenario(args.kind, seed, duration_s=45.0, sample_rate=96000, n_mics=4)
         if args.switch_ons and not _switch_ons(raw):
             continue
-        rows.append(measure(args.kind, seed, cache, frozenset(args.config)))
+        rows.append(measure(args.kind, seed, cache, frozenset(args.config), args.static))
         print(seed, flush=True)
     args.out.write_text(json.dumps(rows))
 

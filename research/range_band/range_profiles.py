@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from uspd.sim.acoustics import absorption_db_per_m
+from uspd.sim.acoustics import absorption_db_per_m, image_sources
+from uspd.sim.music import MusicModel
 from uspd.sim.render import _MIC_PATHS, _SPK_PATHS, Renderer
 from uspd.sim.scenario import Scenario
 
@@ -106,6 +107,7 @@ def range_frames(
     code: bool = False,
     bank_mps: float = 0.0,
     offset_s: float = 0.0,
+    static: bool = False,
 ) -> RangeFrames:
     """Range profiles of every scatter model of `scenario` (sum them, add `noise`).
 
@@ -123,6 +125,12 @@ def range_frames(
     to this, best per cell (ideal bank: no loss inside it, the sinc's beyond; the
     noise's max over the bank is not modelled). `offset_s`: when the first sweep starts
     (to interleave two kinds of sweep in one period).
+
+    `static`: the direct speaker-to-mic path and the room's image sources (to the scene's
+    `static_order`) as a profile "Static". They cancel sweep to sweep unless music moves
+    the speaker cone: then, as in the tone's renderer, every path carries the cone's
+    excursion x (a delay x/c of the emission) and its force-factor AM, and for an LFM the
+    cone's velocity couples into range like a path rate (-dx/dt).
     """
     period = sweep_s if period_s is None else period_s
     r = Renderer(scenario)
@@ -145,7 +153,43 @@ def range_frames(
         rm = np.linalg.norm(p[:, :, None, :] - mic[None, None], axis=-1)[..., _MIC_PATHS]
         return rs * rm, rs + rm
 
+    # The speaker cone, moved by music: per sweep, extra path (m) and amplitude.
+    cone_x = np.zeros(len(t))
+    cone_velocity = np.zeros(len(t))
+    cone_gain = np.ones(len(t))
+    for music in (m for m in r.models if isinstance(m, MusicModel)):
+        cone_x += music.excursion(t)
+        cone_velocity += (music.excursion(t + 1e-4) - music.excursion(t - 1e-4)) / 2e-4
+        cone_gain *= np.abs(music.envelope(t, 0.0))  # its AM (k0 = 0: no phase)
+    lfm = coupling if not code else 0.0
+    cone_shift = -cone_x + lfm * lfm_shift(-cone_velocity, fc, bandwidth_hz, sweep_s)
+    cone_phase = np.exp(2j * np.pi * fc * cone_x / c)  # the emission advanced by x/c
+
     profiles: dict[str, ComplexArray] = {}
+    if static:
+        d_dir = float(np.linalg.norm(mic - speaker[0], axis=1)[0])
+        pos, wall = image_sources(
+            r.device.speaker, scenario.room.size_m, np.asarray(scenario.room.reflection),
+            scenario.room.static_order,
+        )  # fmt: skip
+        d = np.linalg.norm(pos - r.device.mics[0], axis=1)
+        lengths = np.concatenate([[d_dir], d])
+        gains = np.concatenate(
+            [[10 ** (scenario.device.direct_db / 20)], r.echo_ref * wall / d * np.exp(-a_np * d)]
+        )
+        keep = (gains > 0) & (lengths < span if wrap else lengths < MAX_PATH_M)
+        length = np.broadcast_to(lengths[keep][None, :], (len(t), int(keep.sum())))
+        value = (
+            gains[keep][None, :]
+            * np.exp(-2j * np.pi * fc * lengths[keep][None, :] / c)
+            * scale
+            * (cone_gain * cone_phase)[:, None]
+        )
+        y = np.zeros((len(t), n_cells), np.complex128)
+        rows = np.broadcast_to(np.arange(len(t))[:, None], length.shape)
+        where = np.mod(length + cone_shift[:, None], span) / CELL_M
+        _place(y, rows, where, value, kernel=kernel, n_cells=n_cells, wrap=wrap)
+        profiles["Static"] = y
     for i, model in enumerate(r.scatter):
         pos, amp = model.scatterers(t)
         spread, length = paths(pos)
@@ -164,8 +208,9 @@ def range_frames(
         else:
             gain = gain * lfm_overlap(rate, fc, bandwidth_hz, c)
         value = gain * np.exp(-2j * np.pi * fc * length / c) * scale
+        value = value * (cone_gain * cone_phase)[None, :, None]
         shift = 0.0 if code else coupling * lfm_shift(rate, fc, bandwidth_hz, sweep_s)
-        centre = length + shift
+        centre = length + shift + cone_shift[None, :, None]
         y = np.zeros((len(t), n_cells), np.complex128)
         rows = np.broadcast_to(np.arange(len(t))[None, :, None], centre.shape)
         # A real LFM's image spreads (RANGE_WALK): sub-images SPREAD_CELLS apart, sharing

@@ -155,3 +155,21 @@ def test_a_fast_path_is_shifted_and_spread_as_a_matched_filter_does(
     assert shift == pytest.approx(model_shift, rel=0.25)
     assert abs(20 * np.log10(model_peak / peak)) < 2.5
     assert 1 / 1.5 < model_width / width < 1.5
+
+
+def test_static_paths_cancel_unless_music_moves_the_speaker_cone() -> None:
+    """The direct path and the room's echoes are the same every sweep, so the clutter
+    filter removes them; music moving the cone shifts and scales them sweep to sweep."""
+    from uspd.sim.library import random_scenario
+    from uspd.sim.music import Music
+
+    rp = _range_profiles()
+    scene = random_scenario("music", 8005000, duration_s=3.0, sample_rate=96000, n_mics=4)
+    quiet = scene.replace(actors=tuple(a for a in scene.actors if not isinstance(a, Music)))
+    frames = {
+        name: rp.range_frames(s, sweep_s=0.01, period_s=0.04, static=True).profiles["Static"]
+        for name, s in (("music", scene), ("quiet", quiet))
+    }
+    for name, profile in frames.items():
+        change = np.abs(np.diff(profile, axis=0)).max() / np.abs(profile).max()
+        assert (change > 1e-2) if name == "music" else (change < 1e-9), (name, change)
