@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from uspd.sim.acoustics import absorption_db_per_m, image_sources
+from uspd.sim.air import HvacModel
 from uspd.sim.music import MusicModel
 from uspd.sim.render import _MIC_PATHS, _SPK_PATHS, Renderer
 from uspd.sim.scenario import Scenario
@@ -127,8 +128,9 @@ def range_frames(
     (to interleave two kinds of sweep in one period).
 
     `static`: the direct speaker-to-mic path and the room's image sources (to the scene's
-    `static_order`) as a profile "Static". They cancel sweep to sweep unless music moves
-    the speaker cone: then, as in the tone's renderer, every path carries the cone's
+    `static_order`) as a profile "Static", their phases wandering with airflow (HVAC) as
+    in the tone's renderer. They cancel sweep to sweep unless air or music moves them:
+    music moves the speaker cone: then, as in the tone's renderer, every path carries the cone's
     excursion x (a delay x/c of the emission) and its force-factor AM, and for an LFM the
     cone's velocity couples into range like a path rate (-dx/dt).
     """
@@ -185,6 +187,14 @@ def range_frames(
             * scale
             * (cone_gain * cone_phase)[:, None]
         )
+        # Airflow: the echoes' phase wanders by group of path length, as the tone's
+        # renderer groups them (direct path apart, then terciles).
+        echo_lengths = lengths[keep][1:]
+        edges = np.quantile(echo_lengths, [1 / 3, 2 / 3]) if echo_lengths.size else []
+        group = np.concatenate([[0], 1 + np.searchsorted(edges, echo_lengths)])
+        for hvac in (m for m in r.models if isinstance(m, HvacModel)):
+            wander = np.stack([hvac.jitter(t, int(g)) if g else 0 * t for g in group], axis=1)
+            value = value * np.exp(-2j * np.pi * fc * length * wander / c)
         y = np.zeros((len(t), n_cells), np.complex128)
         rows = np.broadcast_to(np.arange(len(t))[:, None], length.shape)
         where = np.mod(length + cone_shift[:, None], span) / CELL_M
