@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from range_profiles import noise, range_frames
+from range_profiles import RangeFrames, noise, range_frames
 from translation import joint_translation_score, motion_map, translation_score
 
 from uspd.bench import RANGE_M, WALK_KINDS, _calibrated, _switch_ons, _walker_positions
@@ -55,6 +55,19 @@ couple range and Doppler less (fc·T/B seconds of path per m/s of path rate) and
 less energy; a shorter period folds paths beyond c·period."""
 
 
+def _motion_maps(
+    frames: RangeFrames, noise_seed: int, period: float
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Motion maps of the whole scene and of the scene without its walker (same noise)."""
+    total = sum(frames.profiles.values())
+    total = total + noise(total.shape, noise_seed)
+    walker = sum(p for key, p in frames.profiles.items() if key.startswith("Walking"))
+    return {
+        "full": motion_map(total, period),
+        "without_walker": motion_map(total - walker, period),
+    }
+
+
 def measure(
     kind: str,
     seed: int,
@@ -82,20 +95,16 @@ def measure(
             bank_mps=bank,
             static=static,
         )
-        total = sum(frames.profiles.values())
-        total = total + noise(total.shape, seed)
-        walker = sum(p for key, p in frames.profiles.items() if key.startswith("Walking"))
+        maps = _motion_maps(frames, seed, period)
         row[name] = {
-            "full": translation_score(motion_map(total, period), wrap=wrap).round(1).tolist(),
-            "without_walker": translation_score(motion_map(total - walker, period), wrap=wrap)
-            .round(1)
-            .tolist(),
+            key: translation_score(value, wrap=wrap).round(1).tolist()
+            for key, value in maps.items()
         }
         row["fc_hz"] = frames.fc_hz
     for name, sweeps in JOINT.items():
         if configs and name not in configs:
             continue
-        maps: dict[str, list[npt.NDArray[np.float64]]] = {"full": [], "without_walker": []}
+        pairs: dict[str, list[npt.NDArray[np.float64]]] = {"full": [], "without_walker": []}
         for j, (bandwidth, sweep_s, period, offset) in enumerate(sweeps):
             frames = range_frames(
                 scenario,
@@ -105,14 +114,11 @@ def measure(
                 offset_s=offset,
                 static=static,
             )
-            total = sum(frames.profiles.values())
-            total = total + noise(total.shape, seed * 8 + j)
-            walker = sum(p for key, p in frames.profiles.items() if key.startswith("Walking"))
-            maps["full"].append(motion_map(total, period))
-            maps["without_walker"].append(motion_map(total - walker, period))
+            for key, value in _motion_maps(frames, seed * 8 + j, period).items():
+                pairs[key].append(value)
         row[name] = {
             key: joint_translation_score(value, wrap=True).round(1).tolist()
-            for key, value in maps.items()
+            for key, value in pairs.items()
         }
     if walk:
         times = np.arange(0.0, duration, 0.05)
