@@ -59,9 +59,10 @@ def _motion_maps(
     frames: RangeFrames, noise_seed: int, period: float
 ) -> dict[str, npt.NDArray[np.float64]]:
     """Motion maps of the whole scene and of the scene without its walker (same noise)."""
-    total = sum(frames.profiles.values())
-    total = total + noise(total.shape, noise_seed)
-    walker = sum(p for key, p in frames.profiles.items() if key.startswith("Walking"))
+    shape = next(iter(frames.profiles.values())).shape
+    total = np.sum(list(frames.profiles.values()), axis=0) + noise(shape, noise_seed)
+    walkers = [p for key, p in frames.profiles.items() if key.startswith("Walking")]
+    walker = np.sum(walkers, axis=0) if walkers else np.zeros(shape, np.complex128)
     return {
         "full": motion_map(total, period),
         "without_walker": motion_map(total - walker, period),

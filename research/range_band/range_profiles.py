@@ -138,7 +138,10 @@ def range_frames(
     r = Renderer(scenario)
     c = r.c
     fc, response = sweep_band(scenario, r, bandwidth_hz)
-    t = np.arange(0.0, scenario.duration_s - period, period) + offset_s + sweep_s / 2
+    t = np.asarray(
+        np.arange(0.0, scenario.duration_s - period, period) + offset_s + sweep_s / 2,
+        dtype=np.float64,
+    )
     span = c * period if wrap else MAX_PATH_M
     n_cells = int(span / CELL_M)
     att = float(absorption_db_per_m(fc, scenario.room.temperature_c, scenario.room.humidity_pct))
@@ -161,7 +164,8 @@ def range_frames(
     cone_gain = np.ones(len(t))
     for music in (m for m in r.models if isinstance(m, MusicModel)):
         cone_x += music.excursion(t)
-        cone_velocity += (music.excursion(t + 1e-4) - music.excursion(t - 1e-4)) / 2e-4
+        ahead, behind = music.excursion(t + 1e-4), music.excursion(t - 1e-4)
+        cone_velocity += (np.asarray(ahead) - np.asarray(behind)) / 2e-4
         cone_gain *= np.abs(music.envelope(t, 0.0))  # its AM (k0 = 0: no phase)
     lfm = coupling if not code else 0.0
     cone_shift = -cone_x + lfm * lfm_shift(-cone_velocity, fc, bandwidth_hz, sweep_s)
