@@ -16,11 +16,11 @@ import matplotlib.pyplot as plt
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from range_profiles import noise, range_frames
-from translation import BIN_M, FRAME_S, motion_map
+from measure import dev_room, motion_maps
+from range_profiles import range_frames
+from translation import BIN_M, FRAME_S
 
 from uspd.bench import calibrated
-from uspd.sim.library import random_scenario
 
 TITLES = {"mixed": "walker missed", "floor_fan": "floor fan on", "ceiling_fan": "ceiling fan on"}
 
@@ -32,14 +32,10 @@ def main() -> None:
     fig.subplots_adjust(hspace=0.45)
     for j, room in enumerate(rooms):
         kind, seed = room.split(":")
-        duration = 20.0 if kind == "mixed" else 45.0
-        scenario = calibrated(
-            random_scenario(kind, int(seed), duration_s=duration, sample_rate=96000, n_mics=4)
-        )
+        scenario = calibrated(dev_room(kind, int(seed)))
         for i, coupling in enumerate((1.0, 0.0)):
             frames = range_frames(scenario, coupling=coupling)
-            total = sum(frames.profiles.values())
-            motion = motion_map(total + noise(total.shape, int(seed)))
+            motion = motion_maps(frames, int(seed), 0.04)["full"]
             ax = axes[i, j]
             image = ax.imshow(
                 motion.T,

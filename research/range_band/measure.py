@@ -4,9 +4,9 @@
     .venv/bin/python research/range_band/measure.py floor_fan 8001000 8001200 out.json --switch-ons
 
 Rooms as `uspd bench --dev` draws them (20 s walk-ins, 45 s empty rooms), calibrated as
-the bench calibrates them; per room and for a plain LFM (coupling 1) and a coupling-free
-ranging (0): the score per frame of the whole scene and of the scene without its walker,
-and for walk-ins when the walker is within 4 m. Nothing here is used by the engine.
+the bench calibrates them; per room and per waveform (CONFIGS, JOINT): the score per
+frame of the whole scene and of the scene without its walker, and for walk-ins when the
+walker comes within 4 m. Nothing here is used by the engine.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from translation import joint_translation_score, motion_map, translation_score
 from uspd.bench import RANGE_M, WALK_KINDS, _calibrated, _switch_ons, _walker_positions
 from uspd.benchcache import SceneCache
 from uspd.sim.library import random_scenario
+from uspd.sim.scenario import Scenario
 
 CONFIGS: dict[str, tuple[float, float, float, bool, float, bool, float]] = {
     # name: (bandwidth Hz, sweep s, coupling, wrap, period s, phase code, Doppler bank m/s)
@@ -41,6 +42,9 @@ CONFIGS: dict[str, tuple[float, float, float, bool, float, bool, float]] = {
     "code_8k_10ms_every_40ms_bank": (8000.0, 0.01, 0.0, True, 0.04, True, 4.0),
     "code_8k_20ms_every_40ms_bank": (8000.0, 0.02, 0.0, True, 0.04, True, 4.0),
 }
+"""Waveforms measured: LFM sweeps, back to back or with silence between; shorter sweeps
+couple range and Doppler less (fc·T/B seconds of path per m/s of path rate) and carry
+less energy; a shorter period folds paths beyond c·period. Phase codes do not couple."""
 JOINT: dict[str, tuple[tuple[float, float, float, float], ...]] = {
     # name: sweeps interleaved in one period, each (bandwidth Hz, sweep s, period s, offset s)
     "lfm_10ms_and_5ms_every_40ms": ((8000.0, 0.01, 0.04, 0.0), (8000.0, 0.005, 0.04, 0.02)),
@@ -50,12 +54,14 @@ JOINT: dict[str, tuple[tuple[float, float, float, float], ...]] = {
 image fc·T/B·v further, so at different ranges for each length, and a walker's within a
 bin for both; the joint score keeps what is new in both maps."""
 
-"""Waveforms measured: LFM sweeps, back to back or with silence between; shorter sweeps
-couple range and Doppler less (fc·T/B seconds of path per m/s of path rate) and carry
-less energy; a shorter period folds paths beyond c·period."""
+
+def dev_room(kind: str, seed: int) -> Scenario:
+    """A development-suite room as `uspd bench --dev` draws it, before calibration."""
+    duration = 20.0 if kind in WALK_KINDS else 45.0
+    return random_scenario(kind, seed, duration_s=duration, sample_rate=96000, n_mics=4)
 
 
-def _motion_maps(
+def motion_maps(
     frames: RangeFrames, noise_seed: int, period: float
 ) -> dict[str, npt.NDArray[np.float64]]:
     """Motion maps of the whole scene and of the scene without its walker (same noise)."""
@@ -71,15 +77,13 @@ def _motion_maps(
 
 def measure(
     kind: str,
-    seed: int,
+    raw: Scenario,
     cache: SceneCache | None = None,
     configs: frozenset[str] = frozenset(),
     static: bool = False,
 ) -> dict[str, object]:
-    """One room's scores (see the module docstring)."""
-    walk = kind in WALK_KINDS
-    duration = 20.0 if walk else 45.0
-    raw = random_scenario(kind, seed, duration_s=duration, sample_rate=96000, n_mics=4)
+    """One room's scores (see the module docstring); `raw` as `dev_room` draws it."""
+    seed = raw.seed
     scenario = _calibrated(raw, cache)
     row: dict[str, object] = {"seed": seed, "kind": kind, "switch_ons": _switch_ons(scenario)}
     for name, (bandwidth, sweep_s, coupling, wrap, period, code, bank) in CONFIGS.items():
@@ -96,7 +100,7 @@ def measure(
             bank_mps=bank,
             static=static,
         )
-        maps = _motion_maps(frames, seed, period)
+        maps = motion_maps(frames, seed, period)
         row[name] = {
             key: translation_score(value, wrap=wrap).round(1).tolist()
             for key, value in maps.items()
@@ -115,14 +119,14 @@ def measure(
                 offset_s=offset,
                 static=static,
             )
-            for key, value in _motion_maps(frames, seed * 8 + j, period).items():
+            for key, value in motion_maps(frames, seed * 8 + j, period).items():
                 pairs[key].append(value)
         row[name] = {
             key: joint_translation_score(value, wrap=True).round(1).tolist()
             for key, value in pairs.items()
         }
-    if walk:
-        times = np.arange(0.0, duration, 0.05)
+    if kind in WALK_KINDS:
+        times = np.arange(0.0, scenario.duration_s, 0.05)
         track = _walker_positions(scenario, tuple(times.tolist()))
         if track is not None:
             walking, distance = track
@@ -149,10 +153,10 @@ def main() -> None:
     cache = SceneCache(args.cache) if args.cache else None
     rows = []
     for seed in range(args.first, args.stop):
-        raw = random_scenario(args.kind, seed, duration_s=45.0, sample_rate=96000, n_mics=4)
+        raw = dev_room(args.kind, seed)
         if args.switch_ons and not _switch_ons(raw):
             continue
-        rows.append(measure(args.kind, seed, cache, frozenset(args.config), args.static))
+        rows.append(measure(args.kind, raw, cache, frozenset(args.config), args.static))
         print(seed, flush=True)
     args.out.write_text(json.dumps(rows))
 

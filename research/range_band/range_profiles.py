@@ -10,9 +10,10 @@ coupling, Skolnik, "Radar Handbook", 3rd ed., ch. 8), with the overlap loss
 max(0, 1 - |f_D|/B), shaped by the Hann-weighted compressed pulse. `coupling=0` is the
 ideal of a coupling-free ranging (an upper bound), 1 a plain LFM.
 
-Static paths are left out: they are constant in these scenes and a clutter filter
-removes them. Units are matched-filter SNR: signal × A·|H(fc)|·sqrt(T/N0) (A: the
-emission's amplitude, N0: the mics' noise density) against unit complex noise per cell.
+Static paths (the direct speaker-to-mic path, the room's echoes) are drawn only when
+asked: they cancel sweep to sweep unless airflow or music moves them. Units are
+matched-filter SNR: signal × A·|H(fc)|·sqrt(T/N0) (A: the emission's amplitude, N0: the
+mics' noise density) against unit complex noise per cell.
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ FloatArray = npt.NDArray[np.float64]
 CELL_M = 0.02
 """Path-length cell of the profiles (the compressed pulse of 8 kHz is c/B ≈ 4.3 cm)."""
 MAX_PATH_M = 16.0
-SPREAD_CELLS = 4
 RANGE_WALK = 1.6
 """A moving path's image spreads over RANGE_WALK·|rate|·T of path: the path's own change
 during the sweep (|rate|·T) and the coupling's drift as the sweep's frequency moves (up
 to as much again), less where the band overlap trims the echo; fitted to a sample-level
 matched filter (tests/research/test_range_band.py)."""
-"""Spacing of the sub-images that spread a moving path's image (see `range_frames`)."""
+SPREAD_CELLS = 4
+"""Spacing of the equal-energy sub-images that spread it: about the compressed pulse's
+width, so they barely overlap."""
 GUARD_HZ = 1600.0
 """Kept clear either side of the tone: its analysis band (uspd.dsp.features, ±1.5 kHz)."""
 LOWEST_HZ = 24000.0
@@ -129,10 +131,9 @@ def range_frames(
 
     `static`: the direct speaker-to-mic path and the room's image sources (to the scene's
     `static_order`) as a profile "Static", their phases wandering with airflow (HVAC) as
-    in the tone's renderer. They cancel sweep to sweep unless air or music moves them:
-    music moves the speaker cone: then, as in the tone's renderer, every path carries the cone's
-    excursion x (a delay x/c of the emission) and its force-factor AM, and for an LFM the
-    cone's velocity couples into range like a path rate (-dx/dt).
+    in the tone's renderer. Music, as there, moves the speaker cone: every path carries
+    its excursion x (a delay x/c of the emission) and its force-factor AM, and for an LFM
+    the cone's velocity couples into range like a path rate (-dx/dt).
     """
     period = sweep_s if period_s is None else period_s
     r = Renderer(scenario)
@@ -202,7 +203,7 @@ def range_frames(
         y = np.zeros((len(t), n_cells), np.complex128)
         rows = np.broadcast_to(np.arange(len(t))[:, None], length.shape)
         where = np.mod(length + cone_shift[:, None], span) / CELL_M
-        _place(y, rows, where, value, kernel=kernel, n_cells=n_cells, wrap=wrap)
+        _place(y, rows, where, value, kernel=kernel, wrap=wrap)
         profiles["Static"] = y
     for i, model in enumerate(r.scatter):
         pos, amp = model.scatterers(t)
@@ -227,19 +228,11 @@ def range_frames(
         centre = length + shift + cone_shift[None, :, None]
         y = np.zeros((len(t), n_cells), np.complex128)
         rows = np.broadcast_to(np.arange(len(t))[None, :, None], centre.shape)
-        # A real LFM's image spreads (RANGE_WALK): sub-images SPREAD_CELLS apart, sharing
-        # its energy. The ideal does not.
+        # A real LFM's image spreads (RANGE_WALK); the ideal's and a code's do not.
         walk = RANGE_WALK * np.abs(rate) * sweep_s if coupling > 0 and not code else 0 * rate
-        parts = np.maximum(1, np.ceil(walk / (SPREAD_CELLS * CELL_M))).astype(int)
-        for j in range(int(parts.max())):
-            sub = parts > j
-            at = centre[sub] + ((j + 0.5) / parts[sub] - 0.5) * walk[sub]
-            _place(
-                y, rows[sub], np.mod(at, span) / CELL_M, value[sub] * _spread(j, parts[sub]),
-                kernel=kernel, n_cells=n_cells, wrap=wrap,
-            )  # fmt: skip
-        base = np.floor(np.mod(centre, span) / CELL_M).astype(int)
+        _place_spread(y, rows, centre, value, walk, kernel=kernel, span=span, wrap=wrap)
         if code:
+            base = np.floor(np.mod(centre, span) / CELL_M).astype(int)
             reach = c * sweep_s
             key = (scenario.seed, i)
             y += _pedestal(
@@ -256,24 +249,35 @@ def lfm_image(
     a plain LFM: 2 m of path plus the coupling's shift, spread by the range walk."""
     r = np.array([[[rate]]])
     centre = 2.0 + lfm_shift(r, fc_hz, bandwidth_hz, sweep_s)
-    walk = RANGE_WALK * np.abs(r) * sweep_s
-    parts = np.maximum(1, np.ceil(walk / (SPREAD_CELLS * CELL_M))).astype(int)
     value = np.sqrt(lfm_overlap(r, fc_hz, bandwidth_hz, c)).astype(np.complex128)
     y = np.zeros((1, int(MAX_PATH_M / CELL_M)), np.complex128)
-    rows = np.zeros(r.shape, int)
-    for j in range(int(parts.max())):
-        at = centre + ((j + 0.5) / parts - 0.5) * walk
-        _place(
-            y, rows, at / CELL_M, value * _spread(j, parts), kernel=_kernel(bandwidth_hz, c),
-            n_cells=y.shape[1], wrap=False,
-        )  # fmt: skip
+    walk = RANGE_WALK * np.abs(r) * sweep_s
+    kernel = _kernel(bandwidth_hz, c)
+    _place_spread(
+        y, np.zeros(r.shape, int), centre, value, walk, kernel=kernel, span=MAX_PATH_M, wrap=False
+    )
     return np.asarray(y[0])
 
 
-def _spread(j: int, parts: npt.NDArray[np.int_]) -> FloatArray:
-    """Sub-image j's share of an image spread over `parts` sub-images SPREAD_CELLS apart
-    (about the compressed pulse's width, so they barely overlap): equal energy."""
-    return np.asarray(np.ones(np.shape(parts)) / np.sqrt(parts))
+def _place_spread(
+    y: ComplexArray,
+    rows: npt.NDArray[np.int_],
+    centre: FloatArray,
+    value: ComplexArray,
+    walk: FloatArray,
+    *,
+    kernel: ComplexArray,
+    span: float,
+    wrap: bool,
+) -> None:
+    """Add each path's image at `centre` (m of path), spread over `walk` m as sub-images
+    SPREAD_CELLS apart sharing its energy (one where `walk` is 0)."""
+    parts = np.maximum(1, np.ceil(walk / (SPREAD_CELLS * CELL_M))).astype(int)
+    for j in range(int(parts.max())):
+        sub = parts > j
+        at = centre[sub] + ((j + 0.5) / parts[sub] - 0.5) * walk[sub]
+        share = value[sub] / np.sqrt(parts[sub])
+        _place(y, rows[sub], np.mod(at, span) / CELL_M, share, kernel=kernel, wrap=wrap)
 
 
 def _place(
@@ -283,13 +287,14 @@ def _place(
     value: ComplexArray,
     *,
     kernel: ComplexArray,
-    n_cells: int,
     wrap: bool,
 ) -> None:
-    """Add each `value` to sweep `rows` around cell `where` through the compressed pulse."""
+    """Add each `value` to sweep `rows` around cell `where` through the compressed pulse
+    (`_kernel`: eight taps a cell)."""
+    n_cells = y.shape[1]
     half = (len(kernel) - 1) // 2
     base = np.floor(where).astype(int)
-    for off in range(-12, 13):
+    for off in range(-(half // 8), half // 8 + 1):
         cells = np.mod(base + off, n_cells) if wrap else base + off
         tap = np.rint((base + off - where) * 8).astype(int) + half
         ok = (tap >= 0) & (tap < len(kernel)) & (cells >= 0) & (cells < n_cells)

@@ -48,15 +48,15 @@ def main() -> None:
         )
         print(header + " |")
         print("| --- " * (2 + len(kinds)) + "|")
+        best = {
+            k: np.asarray([max(r[config]["full"]) for r in empty if r["kind"] == k]) for k in kinds
+        }
         for x in THRESHOLDS_DB:
             cells = [f"≥ {x:g} dB", str(int((walk >= x).sum()))]
-            for k in kinds:
-                best = [max(r[config]["full"]) for r in empty if r["kind"] == k]
-                cells.append(str(int((np.asarray(best) >= x).sum())))
+            cells += [str(int((best[k] >= x).sum())) for k in kinds]
             print("| " + " | ".join(cells) + " |")
         for k in kinds:
-            best = [max(r[config]["full"]) for r in empty if r["kind"] == k]
-            print(f"<!-- {config} {k}: highest {max(best):.1f} dB -->")
+            print(f"<!-- {config} {k}: highest {best[k].max():.1f} dB -->")
         print()
 
 

@@ -42,12 +42,10 @@ def motion_map(profiles: ComplexArray, period_s: float = 0.04) -> FloatArray:
 def newness(motion: FloatArray) -> FloatArray:
     """How far each cell exceeds the same cell 0.4 and 0.6 s before (dB, at most its own
     level; -99 where there is no "before" yet)."""
-    before = np.full_like(motion, np.inf)
-    for lag in LAGS:
-        shifted = np.full_like(motion, np.inf)
-        shifted[lag:] = motion[:-lag]
-        before = np.where(np.isinf(before), shifted, np.maximum(before, shifted))
-    new = np.minimum(motion - before, motion)
+    shifted = np.full((len(LAGS), *motion.shape), np.inf)  # inf: no frame that far back
+    for i, lag in enumerate(LAGS):
+        shifted[i, lag:] = motion[:-lag]
+    new: FloatArray = np.minimum(motion - shifted.max(axis=0), motion)
     new[~np.isfinite(new)] = -99.0
     return new
 
