@@ -80,9 +80,12 @@ def measure(
     raw: Scenario,
     cache: SceneCache | None = None,
     configs: frozenset[str] = frozenset(),
+    *,
     static: bool = False,
+    share_db: float = -3.0,
 ) -> dict[str, object]:
-    """One room's scores (see the module docstring); `raw` as `dev_room` draws it."""
+    """One room's scores (see the module docstring); `raw` as `dev_room` draws it;
+    `share_db`: the sweep's drive level against the tone's."""
     seed = raw.seed
     scenario = _calibrated(raw, cache)
     row: dict[str, object] = {"seed": seed, "kind": kind, "switch_ons": _switch_ons(scenario)}
@@ -99,6 +102,7 @@ def measure(
             code=code,
             bank_mps=bank,
             static=static,
+            share_db=share_db,
         )
         maps = motion_maps(frames, seed, period)
         row[name] = {
@@ -118,6 +122,7 @@ def measure(
                 period_s=period,
                 offset_s=offset,
                 static=static,
+                share_db=share_db,
             )
             for key, value in motion_maps(frames, seed * 8 + j, period).items():
                 pairs[key].append(value)
@@ -149,6 +154,9 @@ def main() -> None:
         "--static", action="store_true", help="add the direct path and the room's echoes"
     )
     parser.add_argument("--config", action="append", choices=sorted({*CONFIGS, *JOINT}), default=[])
+    parser.add_argument(
+        "--share-db", type=float, default=-3.0, help="the sweep's level against the tone's (dB)"
+    )
     args = parser.parse_args()
     cache = SceneCache(args.cache) if args.cache else None
     rows = []
@@ -156,7 +164,16 @@ def main() -> None:
         raw = dev_room(args.kind, seed)
         if args.switch_ons and not _switch_ons(raw):
             continue
-        rows.append(measure(args.kind, raw, cache, frozenset(args.config), args.static))
+        rows.append(
+            measure(
+                args.kind,
+                raw,
+                cache,
+                frozenset(args.config),
+                static=args.static,
+                share_db=args.share_db,
+            )
+        )
         print(seed, flush=True)
     args.out.write_text(json.dumps(rows))
 
