@@ -246,10 +246,15 @@ def _weakest(renderer: Renderer, centre_hz: float, bandwidth_hz: float = 8000.0)
 
 
 def quietest_band(
-    tone_hz: float, tone_level_dbfs: float, audible_gain_db: FloatArray, hd2_db: float
+    tone_hz: float,
+    tone_level_dbfs: float,
+    audible_gain_db: FloatArray,
+    hd_db: float,
+    order: int = 2,
 ) -> tuple[float, float]:
-    """(centre, margin) of the 8 kHz band beside the tone whose second-order products are
-    least audible for the gated two-length sweeps, on the grid `sweep_band` searches."""
+    """(centre, margin) of the 8 kHz band beside the tone whose second- (or third-) order
+    products are least audible for the gated two-length sweeps, on the grid `sweep_band`
+    searches, at HD2 (HD3) = hd_db."""
     from range_profiles import GUARD_HZ, HIGHEST_HZ, LOWEST_HZ
 
     best: tuple[float, float] | None = None
@@ -263,8 +268,8 @@ def quietest_band(
             tone_level_dbfs=tone_level_dbfs,
             sweep_share_db=-3.0,
             audible_gain_db=audible_gain_db,
-            hd2_db=hd2_db,
-            hd3_db=-300.0,
+            hd2_db=hd_db if order == 2 else -300.0,
+            hd3_db=hd_db if order == 3 else -300.0,
             seconds=0.2,
         ).margin_db
         if best is None or margin < best[1]:
@@ -298,6 +303,7 @@ def device_row(
     audible = 20 * np.log10(np.abs(speaker(centres)))
     tone_gain = 20 * math.log10(abs(complex(speaker(np.array([scenario.carrier_hz]))[0])))
     quietest = quietest_band(scenario.carrier_hz, scenario.level_dbfs, audible, hd_db)
+    quietest3 = quietest_band(scenario.carrier_hz, scenario.level_dbfs, audible, hd_db, 3)
     row: dict[str, object] = {
         "seed": seed,
         "tone_hz": scenario.carrier_hz,
@@ -308,6 +314,11 @@ def device_row(
         "quietest_margin_db": round(quietest[1], 1),
         "quietest_response_loss_db": round(
             20 * math.log10(weakest / _weakest(renderer, quietest[0])), 1
+        ),
+        "quietest3_centre_hz": quietest3[0],
+        "quietest3_margin_db": round(quietest3[1], 1),
+        "quietest3_response_loss_db": round(
+            20 * math.log10(weakest / _weakest(renderer, quietest3[0])), 1
         ),
     }
     for waveform, single in (*((w, False) for w in WAVEFORMS), (WAVEFORMS[0], True)):
