@@ -37,6 +37,7 @@ CONFIGS: dict[str, tuple[float, float, float, bool, float, bool, float]] = {
     "lfm_8k_10ms": (8000.0, 0.01, 1.0, True, 0.01, False, 0.0),
     "lfm_8k_10ms_every_40ms": (8000.0, 0.01, 1.0, True, 0.04, False, 0.0),
     "lfm_8k_5ms_every_20ms": (8000.0, 0.005, 1.0, True, 0.02, False, 0.0),
+    "lfm_8k_5ms_every_40ms": (8000.0, 0.005, 1.0, True, 0.04, False, 0.0),
     "code_8k_2ms_every_20ms": (8000.0, 0.002, 0.0, True, 0.02, True, 0.0),
     "code_8k_5ms_every_20ms": (8000.0, 0.005, 0.0, True, 0.02, True, 0.0),
     "code_8k_10ms_every_40ms_bank": (8000.0, 0.01, 0.0, True, 0.04, True, 4.0),
@@ -49,6 +50,7 @@ JOINT: dict[str, tuple[tuple[float, float, float, float], ...]] = {
     # name: sweeps interleaved in one period, each (bandwidth Hz, sweep s, period s, offset s)
     "lfm_10ms_and_5ms_every_40ms": ((8000.0, 0.01, 0.04, 0.0), (8000.0, 0.005, 0.04, 0.02)),
     "lfm_10ms_and_2.5ms_every_40ms": ((8000.0, 0.01, 0.04, 0.0), (8000.0, 0.0025, 0.04, 0.02)),
+    "lfm_5ms_and_2.5ms_every_40ms": ((8000.0, 0.005, 0.04, 0.0), (8000.0, 0.0025, 0.04, 0.02)),
 }
 """Sweeps of one band but different lengths, alternating: the coupling puts a blade's
 image fc·T/B·v further, so at different ranges for each length, and a walker's within a
