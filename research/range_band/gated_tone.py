@@ -47,9 +47,11 @@ PERIOD_S = 0.04
 RAMP_S = 0.0005
 """How long the tone takes to leave its band and come back: the frequency glides away
 over 1 ms and is out of the tone's ±1.5 kHz band in about half of it."""
-MEMORY_PERIODS = 25
-"""The periodic-clutter remover's memory (1 s): long enough that a moving echo averages
-out, short enough to follow the slow changes the features' notch follows."""
+MEMORY_PERIODS = 5
+"""The periodic-clutter remover's memory (0.2 s, the features' window): a moving echo
+averages out over it (the features start at 4–12 Hz of Doppler), and the room's echoes
+change no faster than the features' own notch follows. (1 s was tried: someone sitting
+still for a minute and leaving then took 2.3 s longer to clear.)"""
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,10 @@ class PeriodicClutterRemover:
     mean carrier while the tone is on. Static paths are gated, so they repeat; echoes of
     anything moving do not."""
 
-    def __init__(self, rate: float, channels: int, duty: float) -> None:
+    def __init__(
+        self, rate: float, channels: int, duty: float, memory: int = MEMORY_PERIODS
+    ) -> None:
+        self.memory = memory
         self.period = round(PERIOD_S * rate)
         if not math.isclose(self.period, PERIOD_S * rate):
             raise ValueError(f"the period is not a whole number of samples at {rate} Hz")
@@ -120,7 +125,7 @@ class PeriodicClutterRemover:
         while i < x.shape[1]:
             p = self.phase
             n = min(self.period - p, x.shape[1] - i)
-            weight = 1.0 / min(self.seen + 1, MEMORY_PERIODS)
+            weight = 1.0 / min(self.seen + 1, self.memory)
             mean = self.mean[:, p : p + n]
             mean += weight * (x[:, i : i + n] - mean)
             level = np.sqrt(np.mean(np.abs(self.mean) ** 2, axis=1) / self.duty)
@@ -136,9 +141,13 @@ class PeriodicClutterRemover:
 class _GatedChain(DspChain):
     """The production chain with the remover between the front end and the features."""
 
-    def __init__(self, sample_rate: int, carrier_hz: float, channels: int, gate: Gate) -> None:
+    def __init__(
+        self, sample_rate: int, carrier_hz: float, channels: int, gate: Gate, memory: int
+    ) -> None:
         super().__init__(sample_rate, carrier_hz, channels)
-        self.remover = PeriodicClutterRemover(self.frontend.output_rate, channels, gate.duty)
+        self.remover = PeriodicClutterRemover(
+            self.frontend.output_rate, channels, gate.duty, memory
+        )
 
     def process(self, block: npt.ArrayLike) -> FeatureFrames:
         baseband = self.frontend.process_planar(np.asarray(block))
@@ -146,7 +155,7 @@ class _GatedChain(DspChain):
 
 
 @contextlib.contextmanager
-def gated(gate: Gate | None, remover: bool) -> Iterator[None]:
+def gated(gate: Gate | None, remover: bool, memory: int = MEMORY_PERIODS) -> Iterator[None]:
     """bench renders with the tone gated (None: not) and featurises through the remover."""
     render, features = bench._render, bench._features
 
@@ -165,7 +174,7 @@ def gated(gate: Gate | None, remover: bool) -> Iterator[None]:
         scene: bench.BenchScene, audio: npt.NDArray[np.float32]
     ) -> tuple[DspChain, list[FeatureFrames]]:
         sc = scene.scenario
-        chain = _GatedChain(sc.sample_rate, sc.carrier_hz, sc.n_mics, gate or Gate(()))
+        chain = _GatedChain(sc.sample_rate, sc.carrier_hz, sc.n_mics, gate or Gate(()), memory)
         block = round(BLOCK_S * sc.sample_rate)
         return chain, [chain.process(audio[s : s + block]) for s in range(0, len(audio), block)]
 
@@ -198,6 +207,7 @@ def main() -> None:
         "--gaps", default="", help="start:length,... in s within each 40 ms ('' = ungated)"
     )
     parser.add_argument("--no-remover", action="store_true", help="the DSP as shipped")
+    parser.add_argument("--memory", type=int, default=MEMORY_PERIODS, help="remover's periods")
     parser.add_argument("--scale", type=float, default=5.0)
     parser.add_argument("--group", action="append", choices=("empty", "walk", "seated"))
     parser.add_argument("--kind", action="append", help="only these scene kinds")
@@ -212,7 +222,7 @@ def main() -> None:
             return [s for s in build(*a, **k) if s.kind in args.kind]
 
         bench.build_suite = only
-    with gated(gate, not args.no_remover):
+    with gated(gate, not args.no_remover, args.memory):
         report = bench.run_suite(
             args.scale,
             {"pipeline": load_default_scorer},
@@ -226,6 +236,7 @@ def main() -> None:
         "gaps": gaps,
         "duty": gate.duty if gate else 1.0,
         "remover": not args.no_remover,
+        "memory": args.memory,
         "report": report.scorers,
         "suite": report.suite,
     }

@@ -43,10 +43,10 @@ def test_a_gated_static_carrier_becomes_a_constant_carrier() -> None:
 
 
 def test_a_moving_echo_passes_gated_and_nearly_whole() -> None:
-    """An echo whose phase turns (100 Hz of Doppler) does not repeat every period: it
+    """An echo whose phase turns (110 Hz of Doppler) does not repeat every period: it
     passes, gated, less its small periodic average over the remover's memory."""
     t = _times(3.0)
-    echo = 1e-3 * np.exp(2j * np.pi * 100.3 * t) * GATE(t)
+    echo = 1e-3 * np.exp(2j * np.pi * 110.0 * t) * GATE(t)
     x = (0.3 + 0 * t)[None, :] * GATE(t)[None, :] + echo[None, :]
     remover = gated_tone.PeriodicClutterRemover(RATE, 1, GATE.duty)
     out = remover.process(x)[0, 8000:] - 0.3
@@ -60,3 +60,13 @@ def test_the_gate_model_gates_the_emission_and_adds_nothing_audible() -> None:
     t = np.array([0.005, 0.0135])
     assert np.allclose(model.envelope(t, 600.0), [1.0, 0.0])
     assert not model.audible(np.arange(10), 6000.0).any()
+
+
+def test_doppler_at_a_multiple_of_the_gate_rate_is_removed_with_the_clutter() -> None:
+    """The price of gating: static clutter becomes a comb at every multiple of 25 Hz, and
+    so does the remover's notch; an echo at 100 Hz repeats every period and goes."""
+    t = _times(3.0)
+    echo = 1e-3 * np.exp(2j * np.pi * 100.0 * t) * GATE(t)
+    x = 0.3 * GATE(t)[None, :] + echo[None, :]
+    out = gated_tone.PeriodicClutterRemover(RATE, 1, GATE.duty).process(x)[0, 8000:]
+    assert np.linalg.norm(out - out.mean()) < 1e-6 * np.linalg.norm(echo[8000:])
