@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+from sweep_render import Sweeps
 
 if TYPE_CHECKING:
     from uspd.sim.render import Renderer
@@ -72,75 +73,40 @@ LIMIT_20K_DB_SPL = 75.0
 physics.md): the band above 17.8 kHz is judged by it, not by audibility."""
 
 
-@dataclass(frozen=True)
-class Sweep:
-    """One up-sweep of each period: `length_s` long, starting `offset_s` into it."""
-
-    length_s: float
-    offset_s: float
-
-
-@dataclass(frozen=True)
-class Waveform:
-    """Sweeps over [centre ± bandwidth/2] repeating every `period_s`, with raised-cosine
-    ramps of `ramp_s` at each end (a hard edge would splatter by itself)."""
-
-    name: str
-    sweeps: tuple[Sweep, ...]
-    period_s: float
-    bandwidth_hz: float = 8000.0
-    ramp_s: float = 0.001
-
-
-WAVEFORMS = (
-    Waveform("10 ms + 5 ms every 40 ms", (Sweep(0.010, 0.0), Sweep(0.005, 0.020)), 0.040),
-    Waveform("10 ms every 40 ms", (Sweep(0.010, 0.0),), 0.040),
-    Waveform("40 ms back to back", (Sweep(0.040, 0.0),), 0.040, ramp_s=0.0),
-)
-"""The range band's candidates (research/range_band/measure.py) and the constant-envelope
+WAVEFORMS = {
+    "10 ms + 5 ms every 40 ms": Sweeps(((0.010, 0.0), (0.005, 0.020))),
+    "10 ms every 40 ms": Sweeps(((0.010, 0.0),)),
+    "40 ms back to back": Sweeps(((0.040, 0.0),), ramp_s=0.0),
+}
+"""The range band's candidates (research/range_band/measure.py) and a constant-envelope
 one: back to back, phase-continuous, never gated."""
+GATED = WAVEFORMS["10 ms + 5 ms every 40 ms"]
 
 
-def sweep_signal(
-    waveform: Waveform, centre_hz: float, amplitude: float, t: FloatArray
-) -> FloatArray:
-    """The sweep band's drive signal at times `t` (s)."""
-    out = np.zeros(t.shape)
-    phase_t = np.mod(t, waveform.period_s)
-    for sweep in waveform.sweeps:
-        u = phase_t - sweep.offset_s
-        on = (u >= 0) & (u < sweep.length_s)
-        slope = waveform.bandwidth_hz / sweep.length_s
-        f_lo = centre_hz - waveform.bandwidth_hz / 2
-        phase = 2 * np.pi * (f_lo * u + 0.5 * slope * u**2)
-        if waveform.ramp_s > 0:
-            edge = np.minimum(u, sweep.length_s - u) / waveform.ramp_s
-            gain = np.where(edge < 1, 0.5 - 0.5 * np.cos(np.pi * np.clip(edge, 0, 1)), 1.0)
-        else:
-            gain = np.ones(t.shape)
-        out += np.where(on, amplitude * gain * np.cos(phase), 0.0)
-    return out
+def sweep_signal(sweeps: Sweeps, centre_hz: float, amplitude: float, t: FloatArray) -> FloatArray:
+    """The sweep band's drive signal at times `t` (s): the emission `sweep_render` renders."""
+    return np.asarray(amplitude * np.real(sweeps.envelope(t) * np.exp(2j * np.pi * centre_hz * t)))
 
 
 def single_signal(
-    waveform: Waveform, tone_hz: float, centre_hz: float, amplitude: float, t: FloatArray
+    sweeps: Sweeps, tone_hz: float, centre_hz: float, amplitude: float, t: FloatArray
 ) -> FloatArray:
     """Tone and sweeps as one constant-envelope FM signal: the frequency dwells on the tone
     and leaves it for each sweep, gliding there and back over `ramp_s` (raised cosine)
     within the dwell. x² and x³ of a constant envelope hold only DC, 2f and 3f: nothing
     audible from a memoryless chain, whatever the sweep."""
     f = np.full(t.shape, tone_hz)
-    phase_t = np.mod(t, waveform.period_s)
-    lo, hi = centre_hz - waveform.bandwidth_hz / 2, centre_hz + waveform.bandwidth_hz / 2
-    glide = max(waveform.ramp_s, 1e-9)
-    for sweep in waveform.sweeps:
-        u = phase_t - sweep.offset_s
-        on = (u >= 0) & (u < sweep.length_s)
-        f = np.where(on, lo + (hi - lo) * u / sweep.length_s, f)
+    phase_t = np.mod(t, sweeps.period_s)
+    lo, hi = centre_hz - sweeps.bandwidth_hz / 2, centre_hz + sweeps.bandwidth_hz / 2
+    glide = max(sweeps.ramp_s, 1e-9)
+    for length, offset in sweeps.sweeps:
+        u = phase_t - offset
+        on = (u >= 0) & (u < length)
+        f = np.where(on, lo + (hi - lo) * u / length, f)
         before = (u >= -glide) & (u < 0)
         w = 0.5 - 0.5 * np.cos(np.pi * (u + glide) / glide)
         f = np.where(before, tone_hz + (lo - tone_hz) * w, f)
-        v = u - sweep.length_s
+        v = u - length
         after = (v >= 0) & (v < glide)
         w = 0.5 + 0.5 * np.cos(np.pi * v / glide)
         f = np.where(after, tone_hz + (hi - tone_hz) * w, f)
@@ -187,7 +153,7 @@ class Audibility:
 
 
 def audibility(
-    waveform: Waveform,
+    waveform: Sweeps,
     *,
     tone_hz: float,
     sweep_centre_hz: float,
@@ -262,7 +228,7 @@ def quietest_band(
         if lo - GUARD_HZ < tone_hz < lo + 8000.0 + GUARD_HZ:
             continue
         margin = audibility(
-            WAVEFORMS[0],
+            GATED,
             tone_hz=tone_hz,
             sweep_centre_hz=float(lo + 4000.0),
             tone_level_dbfs=tone_level_dbfs,
@@ -321,8 +287,9 @@ def device_row(
             20 * math.log10(weakest / _weakest(renderer, quietest3[0])), 1
         ),
     }
-    for waveform, single in (*((w, False) for w in WAVEFORMS), (WAVEFORMS[0], True)):
-        name = f"one signal, {waveform.name}" if single else waveform.name
+    runs = [(name, sweeps, False) for name, sweeps in WAVEFORMS.items()]
+    runs.append(("one signal, 10 ms + 5 ms every 40 ms", GATED, True))
+    for name, waveform, single in runs:
         for order, (hd2, hd3) in (("2", (hd_db, -300.0)), ("3", (-300.0, hd_db))):
             result = audibility(
                 waveform,

@@ -67,9 +67,8 @@ class Gate:
         for start, length in self.gaps:
             for shift in (-PERIOD_S, 0.0, PERIOD_S):  # gaps that wrap the period
                 v = u - (start + shift)
-                inside = np.clip(np.minimum(v, length - v) / RAMP_S, 0.0, 1.0)
-                off = np.where((v > -RAMP_S) & (v < length + RAMP_S), inside, 0.0)
-                g = np.minimum(g, np.where(off > 0, 0.5 + 0.5 * np.cos(np.pi * off), g))
+                depth = np.clip(np.minimum(v, length - v) / RAMP_S, 0.0, 1.0)  # 0 outside
+                g = np.minimum(g, 0.5 + 0.5 * np.cos(np.pi * depth))
         return g
 
     @property

@@ -44,11 +44,14 @@ CHUNK_S = 1.0
 
 @dataclass(frozen=True)
 class Sweeps:
-    """Up-sweeps over centre ± bandwidth/2, `(length_s, offset_s)` each, every `period_s`."""
+    """Up-sweeps over centre ± bandwidth/2, `(length_s, offset_s)` each, every `period_s`,
+    with raised-cosine ramps of `ramp_s` at each end (0: none, for sweeps back to back,
+    which are phase-continuous)."""
 
     sweeps: tuple[tuple[float, float], ...]
     period_s: float = 0.04
     bandwidth_hz: float = 8000.0
+    ramp_s: float = RAMP_S
 
     def envelope(self, t: FloatArray) -> ComplexArray:
         """The emission's complex envelope (re the band's centre) at times t."""
@@ -57,8 +60,11 @@ class Sweeps:
         for length, offset in self.sweeps:
             u = u_all - offset
             on = (u >= 0) & (u < length)
-            edge = np.clip(np.minimum(u, length - u) / RAMP_S, 0.0, 1.0)
-            gain = 0.5 - 0.5 * np.cos(np.pi * edge)
+            if self.ramp_s > 0:
+                edge = np.clip(np.minimum(u, length - u) / self.ramp_s, 0.0, 1.0)
+                gain = 0.5 - 0.5 * np.cos(np.pi * edge)
+            else:
+                gain = np.ones(t.shape)
             chirp = np.exp(1j * np.pi * self.bandwidth_hz / length * (u - length / 2) ** 2)
             out += np.where(on, gain * chirp, 0.0)
         return out

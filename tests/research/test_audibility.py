@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 RESEARCH = Path(__file__).parents[2] / "research" / "range_band"
+sys.path.insert(0, str(RESEARCH))
 _spec = importlib.util.spec_from_file_location("audibility", RESEARCH / "audibility.py")
 assert _spec is not None and _spec.loader is not None
 audibility = importlib.util.module_from_spec(_spec)
@@ -18,7 +19,7 @@ sys.modules["audibility"] = audibility
 _spec.loader.exec_module(audibility)
 
 FLAT = np.zeros(len(audibility.THIRD_OCTAVES_HZ) + 1)  # a speaker flat in the audible range
-GATED = audibility.WAVEFORMS[0]
+GATED = audibility.GATED
 
 
 def _run(waveform: object, *, hd2: float, hd3: float, single: bool = False) -> object:
