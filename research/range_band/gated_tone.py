@@ -34,7 +34,6 @@ from uspd import bench
 from uspd.benchcache import SceneCache
 from uspd.dsp.chain import DspChain
 from uspd.dsp.features import FeatureFrames
-from uspd.runner import BLOCK_S
 from uspd.scoring import load_default_scorer
 from uspd.sim.music import MusicModel
 from uspd.sim.scenario import Scenario
@@ -154,36 +153,43 @@ class _GatedChain(DspChain):
 
 
 @contextlib.contextmanager
+def _swapped(name: str, value: object) -> Iterator[None]:
+    """`uspd.bench.<name>` replaced by `value` for the duration."""
+    kept = getattr(bench, name)
+    setattr(bench, name, value)
+    try:
+        yield
+    finally:
+        setattr(bench, name, kept)
+
+
+@contextlib.contextmanager
 def gated(gate: Gate | None, remover: bool, memory: int = MEMORY_PERIODS) -> Iterator[None]:
-    """bench renders with the tone gated (None: not) and featurises through the remover."""
+    """bench's own render and featurise steps, with the tone gated (None: not) and the
+    remover before the features; calibration (which renders too) is left as it is."""
     render, features = bench._render, bench._features
 
+    class _GatedSource(SimulatedSource):
+        def __init__(self, scenario: Scenario) -> None:
+            super().__init__(scenario)
+            if gate is not None:
+                self.renderer.music.append(GateModel(gate))
+
+    def _chain(sample_rate: int, carrier_hz: float, channels: int) -> DspChain:
+        return _GatedChain(sample_rate, carrier_hz, channels, gate or Gate(()), memory)
+
     def _render(scene: bench.BenchScene) -> tuple[npt.NDArray[np.float32], list[Any]]:
-        sc = scene.scenario
-        source = SimulatedSource(sc)
-        if gate is not None:
-            source.renderer.music.append(GateModel(gate))
-        source.set_emission(sc.carrier_hz, sc.level_dbfs)
-        audio = source.read(round(sc.duration_s * sc.sample_rate))
-        truth = source.truth_frames(0.0, sc.duration_s)
-        source.close()
-        return audio, truth
+        with _swapped("SimulatedSource", _GatedSource):
+            return render(scene)
 
     def _features(
         scene: bench.BenchScene, audio: npt.NDArray[np.float32]
     ) -> tuple[DspChain, list[FeatureFrames]]:
-        sc = scene.scenario
-        chain = _GatedChain(sc.sample_rate, sc.carrier_hz, sc.n_mics, gate or Gate(()), memory)
-        block = round(BLOCK_S * sc.sample_rate)
-        return chain, [chain.process(audio[s : s + block]) for s in range(0, len(audio), block)]
+        with _swapped("DspChain", _chain):
+            return features(scene, audio)
 
-    bench._render = _render
-    if remover:
-        bench._features = _features
-    try:
+    with _swapped("_render", _render), _swapped("_features", _features if remover else features):
         yield
-    finally:
-        bench._render, bench._features = render, features
 
 
 class CalibrationsOnly(SceneCache):

@@ -3,20 +3,12 @@ what a weakly nonlinear drive chain adds, and where in the audible range it land
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 
-RESEARCH = Path(__file__).parents[2] / "research" / "range_band"
-sys.path.insert(0, str(RESEARCH))
-_spec = importlib.util.spec_from_file_location("audibility", RESEARCH / "audibility.py")
-assert _spec is not None and _spec.loader is not None
-audibility = importlib.util.module_from_spec(_spec)
-sys.modules["audibility"] = audibility
-_spec.loader.exec_module(audibility)
+audibility = importlib.import_module("audibility")  # research/range_band (conftest)
 
 FLAT = np.zeros(len(audibility.THIRD_OCTAVES_HZ) + 1)  # a speaker flat in the audible range
 GATED = audibility.GATED

@@ -3,18 +3,11 @@ and the periodic-clutter remover that lets the shipped features read a gated ton
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+import importlib
 
 import numpy as np
 
-RESEARCH = Path(__file__).parents[2] / "research" / "range_band"
-_spec = importlib.util.spec_from_file_location("gated_tone", RESEARCH / "gated_tone.py")
-assert _spec is not None and _spec.loader is not None
-gated_tone = importlib.util.module_from_spec(_spec)
-sys.modules["gated_tone"] = gated_tone
-_spec.loader.exec_module(gated_tone)
+gated_tone = importlib.import_module("gated_tone")  # research/range_band (conftest)
 
 RATE = 4000.0
 GATE = gated_tone.Gate(((0.010, 0.007),))

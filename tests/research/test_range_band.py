@@ -3,27 +3,13 @@ that moves from one range to another from a rotor that stays where it is."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+import importlib
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-RESEARCH = Path(__file__).parents[2] / "research" / "range_band"
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, RESEARCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-translation = _load("translation")
+translation = importlib.import_module("translation")  # research/range_band (conftest)
 
 SWEEP_S = 0.04
 CELL_M = 0.02
@@ -91,7 +77,7 @@ def _range_profiles() -> ModuleType:
     """range_profiles imports the engine's simulator: loaded only by the tests that use it."""
     global range_profiles_module  # noqa: PLW0603 - one load for the module's tests
     if range_profiles_module is None:
-        range_profiles_module = _load("range_profiles")
+        range_profiles_module = importlib.import_module("range_profiles")
     return range_profiles_module
 
 

@@ -3,21 +3,13 @@ matched filter's units and geometry, and a rendered walker where the simulator p
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-RESEARCH = Path(__file__).parents[2] / "research" / "range_band"
-sys.path.insert(0, str(RESEARCH))
-_spec = importlib.util.spec_from_file_location("sweep_render", RESEARCH / "sweep_render.py")
-assert _spec is not None and _spec.loader is not None
-sweep_render = importlib.util.module_from_spec(_spec)
-sys.modules["sweep_render"] = sweep_render
-_spec.loader.exec_module(sweep_render)
+sweep_render = importlib.import_module("sweep_render")  # research/range_band (conftest)
 
 C = 343.0
 FC = 36000.0
