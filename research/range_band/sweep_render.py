@@ -77,11 +77,13 @@ def render_band(
     share_db: float = -3.0,
     seed: int = 0,
     span: tuple[float, float] | None = None,
+    noise: bool = True,
 ) -> tuple[ComplexArray, float, float]:
     """(complex baseband of mic 0 at RATE, band centre Hz, noise variance per sample).
 
     `span`: (from, to) s of the scene to render (default: all of it); `from` a whole
-    number of periods, so sweep k of the scene starts where it would. The band is where
+    number of periods, so sweep k of the scene starts where it would. `noise`: add the
+    mics' noise (without: the echoes alone, to add to audio that has it). The band is where
     `range_profiles.sweep_band` puts it; its drive `share_db` against
     the tone's calibrated level, as there. Units: a drive of amplitude A is a complex
     envelope A; the mics' noise (one-sided density D per Hz) is complex Gaussian of
@@ -129,8 +131,9 @@ def render_band(
     z = np.fft.ifft(np.fft.fft(z * amplitude) * r.device.response(centre + f)[0])
     density = 10 ** ((scenario.device.mic_noise_dbfs_hz or -135.0) / 10)
     variance = 2 * density * RATE
-    rng = np.random.default_rng([seed, 0x5EE9])
-    z = z + math.sqrt(variance / 2) * (rng.standard_normal(n) + 1j * rng.standard_normal(n))
+    if noise:
+        rng = np.random.default_rng([seed, 0x5EE9])
+        z = z + math.sqrt(variance / 2) * (rng.standard_normal(n) + 1j * rng.standard_normal(n))
     return np.asarray(z), centre, variance
 
 
@@ -172,11 +175,12 @@ JOINT = "lfm_10ms_and_5ms_every_40ms"
 
 
 def check_row(
-    row: dict[str, object], cache_dir: str | None, *, whole: bool = False
+    row: dict[str, object], cache_dir: str | None, *, whole: bool = False, audio: bool = False
 ) -> dict[str, object]:
     """A room of `measure.py`'s JSON scored again sample by sample (JOINT, `span` around
     what the table reads: a walk-in's first 4 s within 4 m, an empty room's best frame,
-    or with `whole` all of an empty room)."""
+    or with `whole` all of an empty room); with `audio`, from the scene's audio with the
+    band's echoes in it (`range_frontend`)."""
     from measure import JOINT as WAVEFORMS
     from measure import dev_room
     from translation import FRAME_S, joint_translation_score, motion_map
@@ -202,9 +206,15 @@ def check_row(
         focus_from, focus_to = best - 0.2, best + 0.2
     t0 = max(0.0, math.floor((focus_from - 2.4) / sweeps.period_s) * sweeps.period_s)
     t1 = min(scenario.duration_s, focus_to + 0.4)
-    z, _, variance = render_band(scenario, sweeps, seed=seed, span=(t0, t1))
-    c = Renderer(scenario).c
-    maps = [motion_map(profiles(z, sweeps, j, variance, c=c, t0=t0)[1]) for j in (0, 1)]
+    if audio:
+        from range_frontend import range_maps, scene_audio
+
+        sound, centre, variance = scene_audio(scenario, sweeps, (t0, t1))
+        maps, _ = range_maps(sound, scenario, sweeps, centre=centre, variance=variance, t0=t0)
+    else:
+        z, _, variance = render_band(scenario, sweeps, seed=seed, span=(t0, t1))
+        c = Renderer(scenario).c
+        maps = [motion_map(profiles(z, sweeps, j, variance, c=c, t0=t0)[1]) for j in (0, 1)]
     score = joint_translation_score(maps, wrap=True)
     sample_ends = t0 + (np.arange(score.size) + 1) * FRAME_S
     inside = (sample_ends >= focus_from - 1e-6) & (sample_ends <= focus_to + 1e-6)
@@ -228,6 +238,7 @@ def main() -> None:
     parser.add_argument("--cache", help="uspd bench's calibration cache directory")
     parser.add_argument("--top", type=int, help="only the rooms the frame-level scores highest")
     parser.add_argument("--whole", action="store_true", help="all of each empty room")
+    parser.add_argument("--audio", action="store_true", help="from the scene's 96 kHz audio")
     args = parser.parse_args()
     rows = [r for p in args.rows for r in json.loads(p.read_text())]
     if args.top:
@@ -235,7 +246,7 @@ def main() -> None:
         rows = rows[: args.top]
     out = []
     for row in rows:
-        out.append(check_row(row, args.cache, whole=args.whole))
+        out.append(check_row(row, args.cache, whole=args.whole, audio=args.audio))
         print(json.dumps(out[-1]), flush=True)
     args.out.write_text(json.dumps(out))
 
