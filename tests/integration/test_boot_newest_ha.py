@@ -35,7 +35,9 @@ def test_newest_home_assistant_boots_with_integration(tmp_path: Path) -> None:
         shutil.copy(hass.log_file, os.environ["USPD_KEEP_HA_LOG"])
     assert "Detected blocking call" not in log
     assert f"custom integration {DOMAIN}" in log  # HA's own "we found a custom integration"
-    assert "Setup of domain ultrasonic_presence took" in log
+    # The entity above proves the set-up. (HA logs "Setup of domain … took" only while it
+    # is still starting — homeassistant/setup.py skips it once running — so whether that
+    # line appears depends on how fast this machine boots HA before the flow runs.)
     our_errors = [
         line
         for line in log.splitlines()
