@@ -314,17 +314,15 @@ def device_row(
 
 def main() -> None:
     """Rows for a seed range of development rooms, as JSON on stdout."""
-    import argparse
     import json
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kind")
-    parser.add_argument("first", type=int)
-    parser.add_argument("stop", type=int)
-    parser.add_argument("--cache", help="uspd bench's calibration cache directory")
+    from measure import room_range_parser
+
+    parser = room_range_parser(__doc__.splitlines()[0])
     parser.add_argument("--hd", type=float, default=-60.0, help="HD2 and HD3 (dB) examined")
     args = parser.parse_args()
-    rows = [device_row(args.kind, s, args.cache, args.hd) for s in range(args.first, args.stop)]
+    cache = str(args.cache) if args.cache else None
+    rows = [device_row(args.kind, s, cache, args.hd) for s in range(args.first, args.stop)]
     print(json.dumps(rows))
 
 

@@ -143,15 +143,21 @@ def measure(
     return row
 
 
-def main() -> None:
-    """Measure a seed range and write the rows as JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def room_range_parser(description: str) -> argparse.ArgumentParser:
+    """A command line over development rooms: a kind, seeds [first, stop), a cache."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("kind")
     parser.add_argument("first", type=int)
     parser.add_argument("stop", type=int)
+    parser.add_argument("--cache", type=Path, help="uspd bench's calibration cache directory")
+    return parser
+
+
+def main() -> None:
+    """Measure a seed range and write the rows as JSON."""
+    parser = room_range_parser(__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--switch-ons", action="store_true", help="only rooms with a switch-on")
-    parser.add_argument("--cache", type=Path, help="uspd bench's calibration cache directory")
     parser.add_argument(
         "--static", action="store_true", help="add the direct path and the room's echoes"
     )
