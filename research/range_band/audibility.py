@@ -36,14 +36,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+from range_profiles import candidate_bands, sweep_band, weakest_response
 from sweep_render import Sweeps
-
-if TYPE_CHECKING:
-    from uspd.sim.render import Renderer
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -205,12 +202,6 @@ def audibility(
     )
 
 
-def _weakest(renderer: Renderer, centre_hz: float, bandwidth_hz: float = 8000.0) -> float:
-    """|H| (speaker × mic 0) at its weakest over a band, as `sweep_band` judges bands."""
-    f = np.linspace(centre_hz - bandwidth_hz / 2, centre_hz + bandwidth_hz / 2, 9)
-    return float(np.abs(renderer.device.response(f)[0]).min())
-
-
 def quietest_band(
     tone_hz: float,
     tone_level_dbfs: float,
@@ -219,18 +210,16 @@ def quietest_band(
     order: int = 2,
 ) -> tuple[float, float]:
     """(centre, margin) of the 8 kHz band beside the tone whose second- (or third-) order
-    products are least audible for the gated two-length sweeps, on the grid `sweep_band`
-    searches, at HD2 (HD3) = hd_db."""
-    from range_profiles import GUARD_HZ, HIGHEST_HZ, LOWEST_HZ
-
-    best: tuple[float, float] | None = None
-    for lo in np.arange(LOWEST_HZ, HIGHEST_HZ - 8000.0 + 1, 250.0):
-        if lo - GUARD_HZ < tone_hz < lo + 8000.0 + GUARD_HZ:
-            continue
-        margin = audibility(
+    products are least audible for the gated two-length sweeps, among the bands
+    `sweep_band` chooses from, at HD2 (HD3) = hd_db."""
+    bands = candidate_bands(tone_hz, 8000.0)
+    if not bands:
+        raise ValueError(f"no 8 kHz band beside a {tone_hz} Hz tone")
+    margins = [
+        audibility(
             GATED,
             tone_hz=tone_hz,
-            sweep_centre_hz=float(lo + 4000.0),
+            sweep_centre_hz=centre,
             tone_level_dbfs=tone_level_dbfs,
             sweep_share_db=-3.0,
             audible_gain_db=audible_gain_db,
@@ -238,11 +227,10 @@ def quietest_band(
             hd3_db=hd_db if order == 3 else -300.0,
             seconds=0.2,
         ).margin_db
-        if best is None or margin < best[1]:
-            best = (float(lo + 4000.0), margin)
-    if best is None:
-        raise ValueError(f"no 8 kHz band beside a {tone_hz} Hz tone")
-    return best
+        for centre in bands
+    ]
+    i = int(np.argmin(margins))
+    return bands[i], margins[i]
 
 
 def device_row(
@@ -250,12 +238,7 @@ def device_row(
 ) -> dict[str, object]:
     """One development-suite room's device, calibrated as the bench calibrates it: the
     products of every WAVEFORMS entry, second and third order apart, at HD2 (HD3) = hd_db."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
     from measure import dev_room
-    from range_profiles import sweep_band
 
     from uspd.bench import _calibrated
     from uspd.benchcache import SceneCache
@@ -279,12 +262,13 @@ def device_row(
         "quietest_centre_hz": quietest[0],
         "quietest_margin_db": round(quietest[1], 1),
         "quietest_response_loss_db": round(
-            20 * math.log10(weakest / _weakest(renderer, quietest[0])), 1
+            20 * math.log10(weakest / weakest_response(renderer, quietest[0], 8000.0)), 1
         ),
         "quietest3_centre_hz": quietest3[0],
         "quietest3_margin_db": round(quietest3[1], 1),
         "quietest3_response_loss_db": round(
-            20 * math.log10(weakest / _weakest(renderer, quietest3[0])), 1
+            20 * math.log10(weakest / weakest_response(renderer, quietest3[0], 8000.0)),
+            1,
         ),
     }
     runs = [(name, sweeps, False) for name, sweeps in WAVEFORMS.items()]

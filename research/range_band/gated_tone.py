@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from sweep_render import Sweeps
 
 from uspd import bench
 from uspd.benchcache import SceneCache
@@ -55,20 +56,15 @@ still for a minute and leaving then took 2.3 s longer to clear.)"""
 
 @dataclass(frozen=True)
 class Gate:
-    """The tone off during `gaps` (start, length) of each PERIOD_S, with RAMP_S edges."""
+    """The tone off during `gaps` (start, length, within one PERIOD_S) of each period, with
+    RAMP_S edges: the complement of what takes its place (one constant envelope)."""
 
     gaps: tuple[tuple[float, float], ...]
 
     def __call__(self, t: FloatArray) -> FloatArray:
         """The tone's amplitude (0..1) at times t."""
-        u = np.mod(t, PERIOD_S)
-        g = np.ones(np.shape(t))
-        for start, length in self.gaps:
-            for shift in (-PERIOD_S, 0.0, PERIOD_S):  # gaps that wrap the period
-                v = u - (start + shift)
-                depth = np.clip(np.minimum(v, length - v) / RAMP_S, 0.0, 1.0)  # 0 outside
-                g = np.minimum(g, 0.5 + 0.5 * np.cos(np.pi * depth))
-        return g
+        gaps = tuple((length, start) for start, length in self.gaps)
+        return np.asarray(1.0 - np.abs(Sweeps(gaps, PERIOD_S, ramp_s=RAMP_S).envelope(t)))
 
     @property
     def duty(self) -> float:

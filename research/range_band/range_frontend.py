@@ -20,7 +20,7 @@ import numpy.typing as npt
 from scipy import signal
 from sweep_render import RATE, Sweeps, profiles, render_band
 
-from uspd.sim.render import Renderer
+from uspd.dsp.physics import speed_of_sound
 from uspd.sim.scenario import Scenario
 from uspd.sim.source import SimulatedSource
 
@@ -88,7 +88,7 @@ def range_maps(
 
     start = time.process_time()
     z = demodulate(audio, scenario.sample_rate, centre)
-    c = Renderer(scenario).c
+    c = speed_of_sound(scenario.room.temperature_c)
     maps = [
         motion_map(profiles(z, sweeps, j, variance, c=c, t0=t0)[1], sweeps.period_s)
         for j in range(len(sweeps.sweeps))

@@ -83,19 +83,31 @@ def _kernel(bandwidth_hz: float, c: float, half_cells: int = 12) -> ComplexArray
     return np.asarray(k / np.abs(k).max())
 
 
+def candidate_bands(tone_hz: float, bandwidth_hz: float) -> list[float]:
+    """Centres of the bands a sweep may use beside a tone at `tone_hz`: a 250 Hz grid from
+    LOWEST_HZ to HIGHEST_HZ, GUARD_HZ clear of the tone."""
+    return [
+        float(lo + bandwidth_hz / 2)
+        for lo in np.arange(LOWEST_HZ, HIGHEST_HZ - bandwidth_hz + 1, 250.0)
+        if not lo - GUARD_HZ < tone_hz < lo + bandwidth_hz + GUARD_HZ
+    ]
+
+
+def weakest_response(renderer: Renderer, centre_hz: float, bandwidth_hz: float) -> float:
+    """|H| (speaker × mic 0) at its weakest over a band (nine points across it)."""
+    f = np.linspace(centre_hz - bandwidth_hz / 2, centre_hz + bandwidth_hz / 2, 9)
+    return float(np.abs(renderer.device.response(f)[0]).min())
+
+
 def sweep_band(scenario: Scenario, renderer: Renderer, bandwidth_hz: float) -> tuple[float, float]:
     """(centre, |H| at its weakest) of the band beside the tone the device plays best."""
-    best: tuple[float, float] | None = None
-    for lo in np.arange(LOWEST_HZ, HIGHEST_HZ - bandwidth_hz + 1, 250.0):
-        hi = lo + bandwidth_hz
-        if lo - GUARD_HZ < scenario.carrier_hz < hi + GUARD_HZ:
-            continue
-        h = float(np.abs(renderer.device.response(np.linspace(lo, hi, 9))[0]).min())
-        if best is None or h > best[1]:
-            best = (float(lo + bandwidth_hz / 2), h)
-    if best is None:
+    bands = candidate_bands(scenario.carrier_hz, bandwidth_hz)
+    if not bands:
         raise ValueError(f"no {bandwidth_hz:.0f} Hz band beside a {scenario.carrier_hz} Hz tone")
-    return best
+    return max(
+        ((centre, weakest_response(renderer, centre, bandwidth_hz)) for centre in bands),
+        key=lambda band: band[1],
+    )
 
 
 def range_frames(

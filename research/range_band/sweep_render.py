@@ -27,6 +27,7 @@ from range_profiles import CELL_M, sweep_band
 from scipy.interpolate import CubicSpline
 from scipy.signal import fftconvolve
 
+from uspd.dsp.physics import speed_of_sound
 from uspd.sim.acoustics import absorption_db_per_m, first_order_images
 from uspd.sim.render import _MIC_PATHS, _SPK_PATHS, Renderer
 from uspd.sim.scenario import Scenario
@@ -153,7 +154,7 @@ def profiles(
     length, offset = sweeps.sweeps[which]
     m = round(length * RATE)
     u = np.arange(m) / RATE
-    one = Sweeps(((length, 0.0),), period_s=1e9, bandwidth_hz=sweeps.bandwidth_hz)
+    one = Sweeps(((length, 0.0),), 1e9, sweeps.bandwidth_hz, sweeps.ramp_s)  # as emitted
     reference = one.envelope(u) * np.hanning(m)
     compressed = fftconvolve(z, np.conj(reference[::-1]), mode="full")[m - 1 :]
     compressed /= math.sqrt(variance * float(np.sum(np.abs(reference) ** 2)))
@@ -213,7 +214,7 @@ def check_row(
         maps, _ = range_maps(sound, scenario, sweeps, centre=centre, variance=variance, t0=t0)
     else:
         z, _, variance = render_band(scenario, sweeps, seed=seed, span=(t0, t1))
-        c = Renderer(scenario).c
+        c = speed_of_sound(scenario.room.temperature_c)
         maps = [motion_map(profiles(z, sweeps, j, variance, c=c, t0=t0)[1]) for j in (0, 1)]
     score = joint_translation_score(maps, wrap=True)
     sample_ends = t0 + (np.arange(score.size) + 1) * FRAME_S

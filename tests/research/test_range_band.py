@@ -70,15 +70,9 @@ def test_the_joint_score_keeps_lines_both_sweeps_see_at_the_same_range() -> None
     assert translation.joint_translation_score(maps_apart).max() < 6.0
 
 
-range_profiles_module: ModuleType | None = None
-
-
 def _range_profiles() -> ModuleType:
-    """range_profiles imports the engine's simulator: loaded only by the tests that use it."""
-    global range_profiles_module  # noqa: PLW0603 - one load for the module's tests
-    if range_profiles_module is None:
-        range_profiles_module = importlib.import_module("range_profiles")
-    return range_profiles_module
+    """range_profiles imports the engine's simulator: imported only by the tests that use it."""
+    return importlib.import_module("range_profiles")
 
 
 def _sample_level(rate: float, sweep: float) -> tuple[float, float, float]:
