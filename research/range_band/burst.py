@@ -86,9 +86,8 @@ class SceneBursts:
         ]
         self.seed = scenario.seed
 
-    def score(self, start_s: float, *, without: str | None = None) -> float:
-        """The burst starting at `start_s` (BURST_S long); `without`: leave out the scatter
-        models whose name starts with it (a scene without its walker, same noise)."""
+    def score(self, start_s: float) -> float:
+        """The burst starting at `start_s` (BURST_S long)."""
         motions = []
         for j, (frames, (_sweep, period, _offset)) in enumerate(
             zip(self.frames, self.kind.sweeps, strict=True)
@@ -96,13 +95,8 @@ class SceneBursts:
             rows = (frames.t >= start_s) & (frames.t < start_s + BURST_S)
             if rows.sum() < 2:
                 return -99.0
-            parts = [
-                p[rows]
-                for name, p in frames.profiles.items()
-                if without is None or not name.startswith(without)
-            ]
-            shape = (int(rows.sum()), next(iter(frames.profiles.values())).shape[1])
-            total = np.sum(parts, axis=0) if parts else np.zeros(shape, np.complex128)
+            total = np.sum([p[rows] for p in frames.profiles.values()], axis=0)
+            shape = total.shape
             key = self.seed * 1000 + round(start_s / FRAME_S) * 8 + j  # bursts are > 3 s apart
             motions.append(motion_map(total + noise(shape, key), period))
         return burst_score(motions)
