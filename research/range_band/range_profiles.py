@@ -123,7 +123,6 @@ def range_frames(
     bank_mps: float = 0.0,
     offset_s: float = 0.0,
     static: bool = False,
-    window: tuple[float, float] | None = None,
 ) -> RangeFrames:
     """Range profiles of every scatter model of `scenario` (sum them, add `noise`).
 
@@ -147,8 +146,6 @@ def range_frames(
     in the tone's renderer. Music, as there, moves the speaker cone: every path carries
     its excursion x (a delay x/c of the emission) and its force-factor AM, and for an LFM
     the cone's velocity couples into range like a path rate (-dx/dt).
-
-    `window`: only the sweeps centred in [start, end) s (a burst), on the same grid.
     """
     period = sweep_s if period_s is None else period_s
     r = Renderer(scenario)
@@ -158,8 +155,6 @@ def range_frames(
         np.arange(0.0, scenario.duration_s - period, period) + offset_s + sweep_s / 2,
         dtype=np.float64,
     )
-    if window is not None:
-        t = t[(t >= window[0]) & (t < window[1])]
     span = c * period if wrap else MAX_PATH_M
     n_cells = int(span / CELL_M)
     att = float(absorption_db_per_m(fc, scenario.room.temperature_c, scenario.room.humidity_pct))
