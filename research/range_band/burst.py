@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from range_profiles import RangeFrames, noise, range_frames
-from translation import FRAME_S, line_score, motion_map
+from translation import FRAME_S, joint_translation_score, motion_map
 
 from uspd.sim.scenario import Scenario
 
@@ -61,10 +61,7 @@ def burst_newness(motion: FloatArray) -> FloatArray:
 def burst_score(motions: list[FloatArray], *, wrap: bool = True) -> float:
     """The best translation line's least new value (dB) over the burst, on what is new in
     every map (as translation.joint_translation_score); -99 if the burst is too short."""
-    frames = min(m.shape[0] for m in motions)
-    bins = min(m.shape[1] for m in motions)
-    new = np.min([burst_newness(m[:frames, :bins]) for m in motions], axis=0)
-    return float(line_score(new, wrap=wrap).max())
+    return float(joint_translation_score(motions, wrap=wrap, novelty=burst_newness).max())
 
 
 class SceneBursts:

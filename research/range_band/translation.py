@@ -13,6 +13,8 @@ in one frame only; energy that stays (a running fan) is never new.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -58,13 +60,19 @@ def translation_score(motion: FloatArray, *, wrap: bool = False) -> FloatArray:
     return line_score(newness(motion), wrap=wrap)
 
 
-def joint_translation_score(motions: list[FloatArray], *, wrap: bool = False) -> FloatArray:
+def joint_translation_score(
+    motions: list[FloatArray],
+    *,
+    wrap: bool = False,
+    novelty: Callable[[FloatArray], FloatArray] = newness,
+) -> FloatArray:
     """The score on what is new in *every* map: for sweeps of different slopes, whose
     range-Doppler coupling puts a fast blade's image at different ranges but a walker's
-    (a few m/s) within a bin of each other."""
+    (a few m/s) within a bin of each other. `novelty`: what counts as new (default: against
+    0.4 and 0.6 s before)."""
     frames = min(m.shape[0] for m in motions)
     bins = min(m.shape[1] for m in motions)
-    new = np.min([newness(m[:frames, :bins]) for m in motions], axis=0)
+    new = np.min([novelty(m[:frames, :bins]) for m in motions], axis=0)
     return line_score(new, wrap=wrap)
 
 
