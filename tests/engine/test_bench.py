@@ -235,6 +235,18 @@ def test_walkers_who_never_come_within_range_are_kept_apart() -> None:
     assert figures["detection_rate_in_range"] == 1.0
 
 
+def test_latency_within_range_leaves_out_walkers_timed_from_the_door() -> None:
+    """A walker who never comes within RANGE_M is timed from the door; the in-range
+    latency (the target's) leaves them out, the all-walk-ins latency does not."""
+    near = bench._score(_scene("walk"), _decisions(8.5), _truth(5.0, 8.0))
+    far = bench._score(_scene("walk"), _decisions(7.5), _truth(5.0, 30.0))
+    assert near.detected and far.detected and not far.in_range
+    figures = bench._aggregate([near, far])
+    assert figures["latency_in_range_p50_s"] == pytest.approx(0.5)
+    assert figures["latency_in_range_p95_s"] == pytest.approx(0.5)
+    assert figures["latency_p95_s"] > 2.0  # the far walker's 2.5 s from the door
+
+
 def test_latency_counts_from_the_end_of_warm_up() -> None:
     """Someone already walking in when the stream starts: timed from warm-up's end."""
     outcome = bench._score(_scene("walk"), _decisions(2.6), _truth(0.2, 0.5), ready_t=2.3)
