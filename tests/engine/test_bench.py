@@ -233,6 +233,7 @@ def test_walkers_who_never_come_within_range_are_kept_apart() -> None:
     figures = bench._aggregate([near, far])
     assert figures["detection_rate"] == 0.5
     assert figures["detection_rate_in_range"] == 1.0
+    assert figures["detection_in_range"] == {"detected": 1, "scenes": 1, "rate": 1.0}
 
 
 def test_latency_within_range_leaves_out_walkers_timed_from_the_door() -> None:
