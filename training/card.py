@@ -51,7 +51,20 @@ def _cpu_line(report: dict[str, Any]) -> str:
         return "the CPU this run was made on was not recorded"
     isa = report.get("onednn_max_cpu_isa", "none")
     cap = "uncapped" if isa == "none" else f"capped at {isa}"
-    return f"made on {cpu}, oneDNN's kernels {cap} (ONEDNN_MAX_CPU_ISA)"
+    line = f"made on {cpu}, oneDNN's kernels {cap} (ONEDNN_MAX_CPU_ISA)"
+    if "numpy_disabled_cpu_features" in report:  # recorded since 2026-12-07
+        off = report["numpy_disabled_cpu_features"]
+        blas = report.get("openblas_coretype", "none")
+        avx512 = off != "none" and all(f.startswith("AVX512") for f in off.split())
+        numpy_cap = (
+            "uncapped" if off == "none" else "without AVX-512" if avx512 else f"without {off}"
+        )
+        line += (
+            ", numpy's " + numpy_cap
+            + " (NPY_DISABLE_CPU_FEATURES), OpenBLAS's "
+            + ("uncapped" if blas == "none" else f"as on {blas}") + " (OPENBLAS_CORETYPE)"
+        )  # fmt: skip
+    return line
 
 
 def _second_pass(cfg: dict[str, Any], tr: dict[str, Any]) -> str:

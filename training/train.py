@@ -110,8 +110,47 @@ AVX-512 (fp16, bf16) kernels and 96 capped at AVX2, where the committed student'
 says 213 (made on 2026-11-25, on a CPU nobody wrote down; docs/bench/HISTORY.md,
 2026-12-06). Nearly every x86-64 desktop and server CPU since 2013–15 has AVX2, so capped there
 the same seeds should make the same files on all of them: a second machine of the same
-kind repeated the capped first pass exactly (epoch-1 loss 0.8030, 96 mistakes); another
-CPU family is not yet shown."""
+kind repeated the capped first pass exactly (epoch-1 loss 0.8030, 96 mistakes). An AMD
+EPYC (AVX2, no AVX-512) did not (2026-12-07: 72 mistakes), and not through oneDNN alone:
+its transfer set already differed by one window, because the corpora it renders differ
+(NUMPY_DISABLED_FEATURES)."""
+
+NUMPY_DISABLED_FEATURES = (
+    "AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR"
+)
+"""numpy's run-time kernels above AVX2, switched off for training (NPY_DISABLE_CPU_FEATURES,
+read when numpy is imported, so scripts/train sets it). numpy picks its ufunc kernels,
+and with them the last bits of the simulator's audio, by the CPU: measured on this
+project's scenes (a walk-in, a floor fan, a curtain room, 2026-12-07), switching off
+AVX2 and FMA3 on an AVX2 machine changes the rendered audio and features bit for bit, so
+an AVX-512 machine renders other corpora than an AVX2 one. With the list set, the
+AVX2 machine's bits did not change (it has none of them). OPENBLAS_CORETYPE does the same
+for BLAS: "Sandybridge" changed the bits, "Haswell" (AVX2 and FMA, what an AVX2 machine
+gets by default) did not. Not yet shown: that an AVX-512 machine, capped so, renders the
+AVX2 machine's corpora."""
+OPENBLAS_CORE = "Haswell"
+"""OpenBLAS's kernels for training (OPENBLAS_CORETYPE): AVX2 and FMA, as TRAIN_ISA."""
+
+
+def _kernel_caps() -> dict[str, str]:
+    """The caps this process runs with (for the card), and a warning if numpy's were not
+    set before numpy was imported (only scripts/train sets them)."""
+    caps = {
+        name: os.environ.get(var) or "none"
+        for name, var in (
+            ("onednn_max_cpu_isa", "ONEDNN_MAX_CPU_ISA"),
+            ("numpy_disabled_cpu_features", "NPY_DISABLE_CPU_FEATURES"),
+            ("openblas_coretype", "OPENBLAS_CORETYPE"),
+        )
+    }
+    if caps["numpy_disabled_cpu_features"] == "none" or caps["openblas_coretype"] == "none":
+        print(
+            "train: NPY_DISABLE_CPU_FEATURES / OPENBLAS_CORETYPE not set: corpora are "
+            "rendered with this CPU's widest numpy and BLAS kernels and can differ on "
+            "another CPU (scripts/train sets them; see training.train.NUMPY_DISABLED_FEATURES)",
+            flush=True,
+        )
+    return caps
 
 
 def _cpu_description() -> str:
@@ -430,7 +469,7 @@ def _base_report(cfg: Config, data: Corpora) -> dict[str, Any]:
         "corpus_seconds": data.seconds,
         "fingerprint": C.source_fingerprint(),
         "cpu": _cpu_description(),
-        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "none"),
+        **_kernel_caps(),
     }
 
 
