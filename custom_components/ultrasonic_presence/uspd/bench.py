@@ -531,6 +531,7 @@ def _aggregate(outcomes: list[SceneOutcome]) -> dict[str, Any]:
     # The target's population: walkers timed from entering 4 m. `latencies` also times
     # those who never came that close, from the door, and they are the slow ones.
     in_range = [o.latency_s for o in walks if o.in_range and o.detected and o.latency_s is not None]
+    walk_ins_in_range = _rate([o for o in walks if o.in_range])
     continuity = [o.continuity for o in outcomes if o.continuity is not None]
     default_hold = [
         o.continuity_default_hold for o in outcomes if o.continuity_default_hold is not None
@@ -544,10 +545,9 @@ def _aggregate(outcomes: list[SceneOutcome]) -> dict[str, Any]:
         "detection_by_distance": by_distance,
         "detection_by_kind": by_kind,
         "detection_rate": _rate(walks)["rate"],
-        "detection_rate_in_range": _rate([o for o in walks if o.in_range])["rate"],
-        # The counts behind that rate: the target is a count (≥ 99 % of n) and a
-        # candidate is compared with the shipped model walker by walker.
-        "detection_in_range": _rate([o for o in walks if o.in_range]),
+        "detection_rate_in_range": walk_ins_in_range["rate"],
+        # The counts behind that rate: the target is a count (≥ 99 % of n).
+        "detection_in_range": walk_ins_in_range,
         "latency_p50_s": _pct(latencies, 50),
         "latency_p95_s": _pct(latencies, 95),
         "latency_in_range_p50_s": _pct(in_range, 50),
