@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEV_SEED_BASE = 8_000_000
-"""`uspd bench --dev`'s seeds (uspd.bench.DEV_SEED_BASE): the rule means nothing elsewhere."""
+from uspd.bench import DEV_SEED_BASE  # the rule means nothing on other seeds
+
 WALK_SUITE = {"scale": 40.0, "fan_rooms": 0}
 EMPTY_SUITE = {"scale": 34.0, "fan_rooms": 400}
 
@@ -163,11 +163,11 @@ def _kinds(fig: Figures) -> str:
 def report_lines(fig: Figures, rule: Rule, baseline: Figures | None = None) -> list[str]:
     """The verdict as text, with the baseline's figures and the walkers that differ."""
     lines = []
+    base = {w: v for w, v, _, _ in checks(baseline, rule)} if baseline is not None else {}
     for what, value, required, ok in checks(fig, rule):
         line = f"{'pass' if ok else 'FAIL'}  {what}: {value} (rule {required})"
-        if baseline is not None:
-            base = {w: v for w, v, _, _ in checks(baseline, rule)}[what]
-            line += f"; baseline {base}"
+        if what in base:
+            line += f"; baseline {base[what]}"
         lines.append(line)
     lines.append(f"      latency p50 within 4 m: {fig.latency_p50_s:.2f} s")
     lines.append(f"      alarms by kind: {_kinds(fig)} (pets are reported, not counted)")
