@@ -117,19 +117,26 @@ def frame_labels(
     return labels
 
 
-def render_scene(spec: SceneSpec) -> dict[str, Any]:
-    """Render one scene through the DSP chain; per-frame features, labels and flags."""
-    from uspd.dsp.chain import DspChain
+def scenario_of(spec: SceneSpec) -> Any:
+    """The simulator's scene for a spec (deterministic from kind, seed and device)."""
     from uspd.sim.library import random_scenario
-    from uspd.sim.source import SimulatedSource
 
-    scenario = random_scenario(
+    return random_scenario(
         spec.kind,
         spec.seed,
         duration_s=spec.duration_s,
         sample_rate=spec.sample_rate,
         n_mics=spec.n_mics,
     )
+
+
+def render_scene(spec: SceneSpec, scenario: Any = None) -> dict[str, Any]:
+    """Render one scene through the DSP chain; per-frame features, labels and flags
+    (`scenario`: an edited `scenario_of(spec)`, e.g. without its walker)."""
+    from uspd.dsp.chain import DspChain
+    from uspd.sim.source import SimulatedSource
+
+    scenario = scenario if scenario is not None else scenario_of(spec)
     source = SimulatedSource(scenario)
     chain = DspChain(scenario.sample_rate, scenario.carrier_hz, scenario.n_mics)
     block = scenario.sample_rate // 4
@@ -165,7 +172,12 @@ def _render_to(args: tuple[SceneSpec, Path]) -> str:
     spec, path = args
     if path.exists():
         return "cached"
-    data = render_scene(spec)
+    save_scene(path, render_scene(spec))
+    return "rendered"
+
+
+def save_scene(path: Path, data: dict[str, Any]) -> None:
+    """Write a rendered scene as the .npz `load` reads (atomically: tmp, then rename)."""
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(
         tmp,
@@ -179,7 +191,6 @@ def _render_to(args: tuple[SceneSpec, Path]) -> str:
         ),
     )
     tmp.rename(path)
-    return "rendered"
 
 
 def build(specs: Sequence[SceneSpec], directory: Path, processes: int = 2) -> list[Path]:
