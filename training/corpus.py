@@ -14,7 +14,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -168,11 +168,11 @@ def render_scene(spec: SceneSpec, scenario: Any = None) -> dict[str, Any]:
     }
 
 
-def _render_to(args: tuple[SceneSpec, Path]) -> str:
-    spec, path = args
+def _render_to(args: tuple[SceneSpec, Path, Callable[[SceneSpec], dict[str, Any]]]) -> str:
+    spec, path, render = args
     if path.exists():
         return "cached"
-    save_scene(path, render_scene(spec))
+    save_scene(path, render(spec))
     return "rendered"
 
 
@@ -193,11 +193,17 @@ def save_scene(path: Path, data: dict[str, Any]) -> None:
     tmp.rename(path)
 
 
-def build(specs: Sequence[SceneSpec], directory: Path, processes: int = 2) -> list[Path]:
-    """Render every spec not yet cached (≤ `processes` workers); return the file paths."""
+def build(
+    specs: Sequence[SceneSpec],
+    directory: Path,
+    processes: int = 2,
+    render: Callable[[SceneSpec], dict[str, Any]] = render_scene,
+) -> list[Path]:
+    """Render every spec not yet cached (≤ `processes` workers); return the file paths.
+    `render`: a module-level function (workers import it), e.g. a scene without its walker."""
     directory.mkdir(parents=True, exist_ok=True)
     fingerprint = source_fingerprint()
-    jobs = [(s, directory / f"{s.key(fingerprint)}.npz") for s in specs]
+    jobs = [(s, directory / f"{s.key(fingerprint)}.npz", render) for s in specs]
     todo = [j for j in jobs if not j[1].exists()]
     t0 = time.monotonic()
     if todo:

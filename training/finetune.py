@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import multiprocessing as mp
 import os
 import time
 from dataclasses import dataclass
@@ -68,28 +67,9 @@ def render_without_walker(spec: C.SceneSpec) -> dict[str, Any]:
     return C.render_scene(spec, scenario.replace(actors=actors))
 
 
-def _render_without_walker(args: tuple[C.SceneSpec, Path]) -> str:
-    spec, path = args
-    if path.exists():
-        return "cached"
-    C.save_scene(path, render_without_walker(spec))
-    return "rendered"
-
-
-def walker_free(specs: list[C.SceneSpec], directory: Path, processes: int) -> list[Path]:
-    """Render each spec again without its walker (cached like the corpora)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fp = C.source_fingerprint()
-    jobs = [(s, directory / f"{s.key(fp)}.npz") for s in specs]
-    todo = [j for j in jobs if not j[1].exists()]
-    if todo:
-        with mp.get_context("spawn").Pool(processes) as pool:
-            list(pool.imap_unordered(_render_without_walker, todo, chunksize=2))
-    return [j[1] for j in jobs]
-
-
 def pairs(full: list[C.Scene], free: list[C.Scene], context: int) -> tuple[F32, I8, int]:
-    """(windows, one-hot labels, pair count): full and walker-free windows, interleaved."""
+    """(windows, labels, pair count): per scene, its pairs' full windows, then the same
+    windows rendered without the walker."""
     xs, ys, n = [], [], 0
     need, last = SHOWN_OF_LAST
     for a, b in zip(full, free, strict=True):
@@ -266,7 +246,8 @@ def main() -> None:
     t_anchor = predict_float(model, x_anchor, batch_size=4096)
 
     full = C.load([pool_paths[s] for s in mixed_specs])
-    free = C.load(walker_free(mixed_specs, CORPUS_DIR / "pool_without_walker", cfg.processes))
+    free_dir = CORPUS_DIR / "pool_without_walker"
+    free = C.load(C.build(mixed_specs, free_dir, cfg.processes, render=render_without_walker))
     x_pair, y_pair, n_pairs = pairs(full, free, CONTEXT_FRAMES)
     t_pair = np.eye(4, dtype=np.float32)[y_pair.astype(np.int64)]
     report["windows"] = {
@@ -296,9 +277,10 @@ def main() -> None:
     (args.out / "student.tflite").write_bytes(content)
     report["student_sha256"] = hashlib.sha256(content).hexdigest()
     report["float_int8_argmax_agreement"] = float_int8_agreement(model, content, rep)
+    holdout = holdout_scenes(cfg)
     report["holdout"] = {
-        "shipped": evaluate(shipped, holdout_scenes(cfg), CONTEXT_FRAMES),
-        "candidate": evaluate(content, holdout_scenes(cfg), CONTEXT_FRAMES),
+        "shipped": evaluate(shipped, holdout, CONTEXT_FRAMES),
+        "candidate": evaluate(content, holdout, CONTEXT_FRAMES),
     }
     report["seconds"] = round(time.monotonic() - t0, 1)
     (args.out / "report.json").write_text(json.dumps(report, indent=1))
