@@ -155,15 +155,17 @@ def cancel(
     *,
     taps: int = PREDICTOR_TAPS,
     tau_s: float = GAIN_TAU_S,
+    carrier_echo: tuple[ComplexArray, ComplexArray] | None = None,
 ) -> ComplexArray:
     """x (mics, n) with what repeats at lag(t), 2·lag(t), … removed where `active`.
 
     Per mic, complex gains by exponentially weighted least squares on the samples before
     (strictly causal); the lagged echo read from an UPSAMPLE-times band-limited copy.
+    `carrier_echo`: `normalized(x, fs)` when the caller has it already.
     What it does to a walker: a comb filter, notches on the rotor's lines and up to
     +6 dB midway between them; spread over a walker's Doppler, ≈ +3 dB on average.
     """
-    c, r = normalized(x, fs)
+    c, r = carrier_echo or normalized(x, fs)
     r_up = signal.resample_poly(r, UPSAMPLE, 1, axis=1)
     lagged = []
     for m in range(1, taps + 1):

@@ -68,7 +68,8 @@ def run_scene(scene: BenchScene, cache: SceneCache) -> dict[str, Any]:
     # Each baseband sample's time in the scene (the front end drops its filter's warm-up).
     t = ((np.arange(baseband.shape[1]) + front.latency_samples // d - 1) * d
          - (front.latency_samples - 1) / 2) / sc.sample_rate  # fmt: skip
-    lag, active = estimated_lag(normalized(baseband, fs)[1], fs, t, sc.carrier_hz)
+    carrier_echo = normalized(baseband, fs)
+    lag, active = estimated_lag(carrier_echo[1], fs, t, sc.carrier_hz)
     row: dict[str, Any] = {
         "seed": sc.seed,
         "kind": scene.kind,
@@ -77,7 +78,7 @@ def run_scene(scene: BenchScene, cache: SceneCache) -> dict[str, Any]:
     }
     views = {"raw": baseband}
     if active.any():
-        views["cancelled"] = cancel(baseband, fs, t, lag, active)
+        views["cancelled"] = cancel(baseband, fs, t, lag, active, carrier_echo=carrier_echo)
     decided = {}
     for name, x in views.items():
         chain = DspChain(sc.sample_rate, sc.carrier_hz, sc.n_mics)
