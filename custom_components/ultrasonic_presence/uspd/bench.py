@@ -257,34 +257,35 @@ def _render(scene: BenchScene) -> tuple[npt.NDArray[np.float32], list[TruthFrame
 
 
 def _features(
-    scene: BenchScene, audio: npt.NDArray[np.float32]
+    scene: BenchScene, audio: npt.NDArray[np.float32], *, cancel_rotor: bool = False
 ) -> tuple[DspChain, list[FeatureFrames]]:
     """The production DSP chain on a scene, fed the live runner's blocks, once:
     every scorer (and every DET setting) is then decided on the same frames."""
     sc = scene.scenario
-    chain = DspChain(sc.sample_rate, sc.carrier_hz, sc.n_mics)
+    chain = DspChain(sc.sample_rate, sc.carrier_hz, sc.n_mics, cancel_rotor=cancel_rotor)
     block = round(BLOCK_S * sc.sample_rate)
     return chain, [chain.process(audio[s : s + block]) for s in range(0, audio.shape[0], block)]
 
 
 def _evidence(
-    scene: BenchScene, cache: SceneCache | None
+    scene: BenchScene, cache: SceneCache | None, *, cancel_rotor: bool = False
 ) -> tuple[DspChain, list[FeatureFrames], list[TruthFrame], float]:
     """A scene's DSP chain, feature frames, ground truth and DSP CPU seconds: rendered
     and featurised, or from `cache` (cut again into the runner's blocks' worth of
     frames: decisions do not depend on the cut, the scorer's cost per frame does)."""
     sc = scene.scenario
-    cached = cache.evidence(sc) if cache is not None else None
+    variant = "rotor" if cancel_rotor else ""
+    cached = cache.evidence(sc, variant) if cache is not None else None
     if cached is not None:
-        chain = DspChain(sc.sample_rate, sc.carrier_hz, sc.n_mics)
+        chain = DspChain(sc.sample_rate, sc.carrier_hz, sc.n_mics, cancel_rotor=cancel_rotor)
         return chain, _blockwise(cached.frames, chain), cached.truth, cached.dsp_cpu_s
     audio, truth = _render(scene)
     start = time.process_time()
-    chain, parts = _features(scene, audio)
+    chain, parts = _features(scene, audio, cancel_rotor=cancel_rotor)
     dsp_cpu = time.process_time() - start
     if cache is not None:
         frames = FeatureFrames.concatenate(parts, sc.n_mics)
-        cache.store_evidence(sc, SceneEvidence(truth, frames, dsp_cpu))
+        cache.store_evidence(sc, SceneEvidence(truth, frames, dsp_cpu), variant)
     return chain, parts, truth, dsp_cpu
 
 
@@ -594,6 +595,7 @@ class _Job:
     runtimes: dict[str, str]
     det: bool
     cache: SceneCache | None
+    cancel_rotor: bool = False
 
 
 @dataclass
@@ -616,7 +618,7 @@ def _run_scene(scene: BenchScene, job: _Job) -> _SceneRun:
     hits, misses = (cache.hits, cache.misses) if cache is not None else (0, 0)
     scene = replace(scene, scenario=_calibrated(scene.scenario, cache))
     run = _SceneRun(audio_s=scene.scenario.duration_s)
-    chain, parts, truth, dsp_cpu = _evidence(scene, cache)
+    chain, parts, truth, dsp_cpu = _evidence(scene, cache, cancel_rotor=job.cancel_rotor)
     for name, factory in job.scorers.items():
         start = time.process_time()
         results = _decide(scene, chain, parts, factory())
@@ -660,6 +662,7 @@ def run_suite(
     cache: SceneCache | None = None,
     fan_rooms: int = 0,
     jobs: int = 1,
+    cancel_rotor: bool = False,
 ) -> Report:
     """Render every scene once, run the DSP once, decide with every scorer, aggregate.
 
@@ -670,6 +673,7 @@ def run_suite(
     DEV_SEED_BASE runs the development suite instead of the benchmark. `cache`: each
     scene's calibration and DSP evidence kept on disk (benchcache), so a rerun with
     another model only decides. `fan_rooms`: that many more scenes of FAN_KINDS.
+    `cancel_rotor`: the chain cancels a tracked fan rotor's echo (dsp.rotor).
     `jobs`: scenes run in that many processes (the scorer factories must then pickle);
     the figures are the same whatever the number, as each scene is decided alone. The
     workers are spawned, so a script of your own that asks for jobs > 1 must guard its
@@ -683,7 +687,7 @@ def run_suite(
     # suite's scenes are built and calibrated.
     runtimes = {name: factory().runtime for name, factory in scorers.items()}
     suite = build_suite(scale, groups, seed_base=seed_base, fan_rooms=fan_rooms)
-    job = _Job(scorers, runtimes, det, cache)
+    job = _Job(scorers, runtimes, det, cache, cancel_rotor)
     outcomes: dict[str, list[SceneOutcome]] = {name: [] for name in scorers}
     sweeps: dict[str, dict[float, list[SceneOutcome]]] = {name: {} for name in scorers}
     hinted: dict[str, list[SceneOutcome]] = {name: [] for name in scorers}
@@ -722,6 +726,7 @@ def run_suite(
         "scale": scale,
         "seed_base": seed_base,
         "fan_rooms": fan_rooms,
+        "cancel_rotor": cancel_rotor,
     }
     if cache is not None:
         # Calibrations and scenes read from the cache, and those made and stored.

@@ -129,11 +129,18 @@ class SceneCache:
         """Keep `calibrated` as the calibration of `scenario`."""
         self._store(self._path("calibrated", scenario), calibrated)
 
-    def evidence(self, scenario: Scenario) -> SceneEvidence | None:
-        """The rendered, featurised scene, if cached."""
-        value = self._load(self._path("evidence", scenario))
+    def evidence(self, scenario: Scenario, variant: str = "") -> SceneEvidence | None:
+        """The rendered, featurised scene, if cached. `variant` names a non-default
+        DSP setting (e.g. "rotor"): its evidence is kept apart."""
+        value = self._load(self._path(_evidence_kind(variant), scenario))
         return value if isinstance(value, SceneEvidence) else None
 
-    def store_evidence(self, scenario: Scenario, evidence: SceneEvidence) -> None:
-        """Keep a scene's evidence."""
-        self._store(self._path("evidence", scenario), evidence)
+    def store_evidence(
+        self, scenario: Scenario, evidence: SceneEvidence, variant: str = ""
+    ) -> None:
+        """Keep a scene's evidence (under `variant`, see `evidence`)."""
+        self._store(self._path(_evidence_kind(variant), scenario), evidence)
+
+
+def _evidence_kind(variant: str) -> str:
+    return f"evidence-{variant}" if variant else "evidence"

@@ -79,6 +79,12 @@ def register(sub: Any) -> None:
         help="run scenes in N processes (one per core you can spare); the same figures",
     )
     parser.add_argument(
+        "--cancel-rotor",
+        action="store_true",
+        help="cancel a tracked fan rotor's echo before the features (experimental: off in "
+        "Home Assistant until the benchmark accepts it)",
+    )
+    parser.add_argument(
         "--cache",
         metavar="DIR",
         help="keep each scene's calibration and DSP features (never audio) in DIR and "
@@ -132,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
             cache=SceneCache(args.cache) if args.cache else None,
             fan_rooms=args.fan_rooms,
             jobs=args.jobs,
+            cancel_rotor=args.cancel_rotor,
         )
     except ModelError as err:  # a --model file (or the install) the engine cannot run
         raise UserError(str(err)) from err

@@ -7,15 +7,18 @@ import numpy.typing as npt
 
 from .features import FeatureExtractor, FeatureFrames
 from .frontend import FrontEnd
+from .rotor import RotorCanceller
 
 
 class DspChain:
-    """FrontEnd + FeatureExtractor (with the music canceller), streaming.
+    """FrontEnd + RotorCanceller + FeatureExtractor (with the music canceller), streaming.
 
     `process(block)` takes float32 audio (frames, channels) from an AudioSource and
     returns the FeatureFrames completed by it (one per FRAME_HOP_S). A complex block is
     baseband already demodulated by this same FrontEnd elsewhere (a sensor node, see
-    uspd.node): it goes straight to the features, so both paths decide identically.
+    uspd.node): it skips the front end, so both paths decide identically.
+    `cancel_rotor`: remove a tracked fan rotor's echo first (dsp.rotor; experimental,
+    off until the benchmark accepts it).
     """
 
     def __init__(
@@ -26,8 +29,16 @@ class DspChain:
         *,
         temperature_c: float = 20.0,
         cancel_distortion: bool = True,
+        cancel_rotor: bool = False,
     ) -> None:
         self.frontend = FrontEnd(sample_rate, carrier_hz, channels)
+        self.rotor = RotorCanceller(
+            self.frontend.output_rate,
+            carrier_hz,
+            channels,
+            temperature_c=temperature_c,
+            enabled=cancel_rotor,
+        )
         self.features = FeatureExtractor(
             self.frontend.output_rate,
             carrier_hz,
@@ -43,5 +54,5 @@ class DspChain:
         if np.iscomplexobj(x):
             if x.ndim != 2 or x.shape[1] != self.features.channels:
                 raise ValueError(f"expected (n, {self.features.channels}) baseband, got {x.shape}")
-            return self.features.process(x.astype(np.complex128, copy=False))
-        return self.features.process_planar(self.frontend.process_planar(x))
+            return self.features.process_planar(self.rotor.process(x.T.astype(np.complex128)))
+        return self.features.process_planar(self.rotor.process(self.frontend.process_planar(x)))
