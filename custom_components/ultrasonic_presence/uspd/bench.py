@@ -939,6 +939,7 @@ def two_rooms_realtime_factors(
 def compute_figures() -> dict[str, float]:
     """Component speeds (process CPU time; one core with single-threaded BLAS)."""
     from .dsp.bench import realtime_factor as dsp_rtf
+    from .dsp.bench import rotor_cost_ms
     from .model import litert_available
     from .model.bench import ms_per_decision, ms_per_inference
     from .sim.bench import realtime_factor as sim_rtf
@@ -949,6 +950,9 @@ def compute_figures() -> dict[str, float]:
         # The live runner's blocks: one frame per call, so numpy per-call overhead shows.
         "dsp_realtime_factor_live_blocks": dsp_rtf(block_s=BLOCK_S),
     }
+    # The fan-rotor canceller (opt-in, `--cancel-rotor`): what it would add per room.
+    for where, ms in rotor_cost_ms().items():
+        figures[f"rotor_canceller_ms_per_audio_s_{where}"] = ms
     try:
         runtimes: list[Prefer] = ["numpy", "litert"] if litert_available() else ["numpy"]
         for runtime in runtimes:

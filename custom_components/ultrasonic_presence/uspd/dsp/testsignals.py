@@ -141,3 +141,41 @@ def render(
     out += 10.0 ** (scene.noise_dbfs / 20.0) * rng.standard_normal(out.shape)
     audio: Float32Array = out.astype(np.float32)
     return audio
+
+
+def rotor_echo(
+    n: int,
+    rate: float,
+    period_s: float,
+    channels: int,
+    seed: int,
+    *,
+    level: float = 0.03,
+    sway_hz: float = 0.0,
+    top_hz: float = 1700.0,
+) -> npt.NDArray[np.complex128]:
+    """A fan's echo in the complex baseband (channels, n), relative to the carrier.
+
+    Identical blades repeat every blade pass, so the echo is a comb of lines 1/period_s
+    apart out to `top_hz` (blade tips beyond walking speeds), random complex amplitudes
+    per mic falling with offset; an oscillating head turns the whole comb by a Doppler
+    rising and falling to `sway_hz` and back every 1/0.3 s. RMS `level` per mic.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / rate
+    ks = np.arange(-int(top_hz * period_s), int(top_hz * period_s) + 1)
+    ks = ks[ks != 0]
+    sway_rate = 0.3
+    # Phase of a Doppler sway_hz·(1 - cos)/2: its integral over time.
+    turn = np.exp(
+        1j * np.pi * sway_hz * (t - np.sin(2 * np.pi * sway_rate * t) / (2 * np.pi * sway_rate))
+    )
+    lines = np.exp(2j * np.pi * np.outer(ks / period_s, t))  # (lines, n)
+    out = np.empty((channels, n), dtype=np.complex128)
+    for m in range(channels):
+        amps = (rng.normal(size=ks.size) + 1j * rng.normal(size=ks.size)) / np.sqrt(
+            1 + np.abs(ks) / 8
+        )
+        echo = np.einsum("k,kn->n", amps, lines)  # einsum: no multithreaded BLAS
+        out[m] = echo * (level / np.sqrt(np.mean(np.abs(echo) ** 2))) * turn
+    return out
