@@ -78,6 +78,10 @@ at a 20 ms period one sample of error would leave the fourth comb line 30° off.
 MAX_TREND = 0.1
 """Two hops' periods within this fraction: a spin-up, extrapolated; else held."""
 PREDICTOR_TAPS = 2
+CARRIER_TAU_S = 0.125
+"""The predictor's carrier: a one-pole mean this long (the probe's centred 0.25 s mean,
+made causal). Smooth, so nothing step-like is ever subtracted from the output; a fan's
+lines 30 Hz out leak into it at -27 dB."""
 GAIN_TAU_S = 0.1
 """Memory of the predictor's complex gains: an oscillating head turns the echo's phase by
 up to ≈ 20 Hz, so the gains must follow within a tenth of a second."""
@@ -255,6 +259,12 @@ class RotorCanceller:
         reach = math.ceil(PREDICTOR_TAPS * 1.4 * LAG_MAX_S * self.rate) + FD_TAPS
         self._keep = max(self.window_len, reach)
         self._history = np.zeros((channels, 0), dtype=np.complex128)
+        # The echo the predictor works on: each sample less a smooth carrier (a one-pole
+        # mean over CARRIER_TAU_S, started at the first sample), so no step is ever
+        # subtracted from the output; kept as long as the raw history.
+        self._echo_history = np.zeros((channels, 0), dtype=np.complex128)
+        self._carrier_pole = math.exp(-1.0 / (CARRIER_TAU_S * self.rate))
+        self._carrier_state: ComplexArray | None = None
         self._seen = 0  # samples consumed so far (absolute index of the next one)
         self._next_frame_end = self.window_len
         self._ok: list[bool] = []  # the last PERSIST_HOPS frames' verdicts
@@ -263,7 +273,6 @@ class RotorCanceller:
         self._held = False
         self._slope = 0.0
         self._centre_s = 0.0
-        self._carrier = np.zeros(channels, dtype=np.complex128)
         self._decay = math.exp(-1.0 / (GAIN_TAU_S * self.rate))
         # Exponentially weighted sums per mic: basis Gram (taps × taps) and cross terms.
         self._gram = np.zeros((channels, PREDICTOR_TAPS, PREDICTOR_TAPS), dtype=np.complex128)
@@ -288,6 +297,7 @@ class RotorCanceller:
         if not self.enabled or x.shape[1] == 0:
             return x
         buf = np.concatenate([self._history, x], axis=1)
+        echo = np.concatenate([self._echo_history, self._echo(x)], axis=1)
         base = self._seen - self._history.shape[1]  # absolute index of buf[:, 0]
         out = x  # copied before the first sample is changed
         pos, end = self._seen, self._seen + x.shape[1]
@@ -299,7 +309,9 @@ class RotorCanceller:
             if self._held:
                 if out is x:
                     out = x.copy()
-                out[:, pos - self._seen : stop - self._seen] = self._cancel(buf, base, pos, stop)
+                out[:, pos - self._seen : stop - self._seen] = self._cancel(
+                    buf, echo, base, pos, stop
+                )
                 self.active_samples += stop - pos
             else:
                 # No basis: the sums decay as the recursion would with zero input.
@@ -309,6 +321,18 @@ class RotorCanceller:
             pos = stop
         self._seen = end
         self._history = buf[:, -self._keep :]
+        self._echo_history = echo[:, -self._keep :]
+        return out
+
+    def _echo(self, x: ComplexArray) -> ComplexArray:
+        """x less its smooth carrier, per mic (the one-pole state carried across calls)."""
+        a = self._carrier_pole
+        if self._carrier_state is None:
+            self._carrier_state = a * x[:, :1]  # as if the carrier had always been x[0]
+        carrier, self._carrier_state = signal.lfilter(
+            [1.0 - a], [1.0, -a], x, axis=1, zi=self._carrier_state
+        )
+        out: ComplexArray = x - carrier
         return out
 
     def _track(self, frame: ComplexArray) -> None:
@@ -329,7 +353,6 @@ class RotorCanceller:
         self._slope = (period - self._period) / self._hop_s if trend else 0.0
         self._held = held
         self._period = period
-        self._carrier = carrier
         # The frame's centre, in seconds from the stream's first sample.
         self._centre_s = (self._next_frame_end - self.window_len / 2.0) / self.rate
 
@@ -344,22 +367,25 @@ class RotorCanceller:
         out: ComplexArray = np.einsum("mnk,nk->mn", buf[:, idx], self._fd[phase])
         return out
 
-    def _cancel(self, buf: ComplexArray, base: int, start: int, stop: int) -> ComplexArray:
-        """Samples start..stop (absolute) with the predicted rotor echo removed."""
+    def _cancel(
+        self, buf: ComplexArray, echo: ComplexArray, base: int, start: int, stop: int
+    ) -> ComplexArray:
+        """Samples start..stop (absolute) with the predicted rotor echo removed: the echo
+        (carrier removed) predicted from one and two periods before, taken off the raw."""
         n = stop - start
         i = np.arange(start, stop)
         t = i / self.rate
         p = self._period
         lag = np.clip(p + self._slope * (t - self._centre_s), 0.6 * p, 1.4 * p) * self.rate
         x = buf[:, start - base : stop - base]
-        target = x - self._carrier[:, None]
+        target = echo[:, start - base : stop - base]
         basis = np.zeros((self.channels, PREDICTOR_TAPS, n), dtype=np.complex128)
         for m in range(1, PREDICTOR_TAPS + 1):
             where = i - m * lag
             # Before the stream began there is nothing to read (zero, as at start-up).
             known = where - (FD_TAPS // 2 - 1) >= 0
             rel = np.where(known, where - base, FD_TAPS)
-            basis[:, m - 1] = np.where(known, self._lagged(buf, rel) - self._carrier[:, None], 0.0)
+            basis[:, m - 1] = np.where(known, self._lagged(echo, rel), 0.0)
         # Exponentially weighted sums, through each sample; the gains at sample k use
         # the sums through k - 1 only.
         a = self._decay
