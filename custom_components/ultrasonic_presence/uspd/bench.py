@@ -951,7 +951,7 @@ def compute_figures() -> dict[str, float]:
         "dsp_realtime_factor_live_blocks": dsp_rtf(block_s=BLOCK_S),
     }
     # The fan-rotor canceller (opt-in, `--cancel-rotor`): what it would add per room.
-    for where, ms in rotor_cost_ms().items():
+    for where, ms in rotor_cost_ms(block_s=BLOCK_S).items():
         figures[f"rotor_canceller_ms_per_audio_s_{where}"] = ms
     try:
         runtimes: list[Prefer] = ["numpy", "litert"] if litert_available() else ["numpy"]

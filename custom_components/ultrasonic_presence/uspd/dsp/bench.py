@@ -48,11 +48,17 @@ def realtime_factor(
 
 
 def rotor_cost_ms(
-    *, rate: float = 4000.0, channels: int = 4, seconds: float = 10.0, repeats: int = 3
+    *,
+    rate: float = 4000.0,
+    channels: int = 4,
+    seconds: float = 10.0,
+    block_s: float = 0.15,
+    repeats: int = 3,
 ) -> dict[str, float]:
-    """Process CPU ms per audio second the rotor canceller (dsp.rotor) adds, fed the live
-    runner's 50 ms blocks of 4 kHz baseband: in a quiet room (only its tracker runs)
-    and with a 21 ms blade-pass fan tracked (tracker and predictor). Best of `repeats`."""
+    """Process CPU ms per audio second the rotor canceller (dsp.rotor) adds, fed blocks of
+    `block_s` (the live runner's) of 4 kHz baseband: in a quiet room (only its tracker
+    runs) and with a 21 ms blade-pass fan tracked (tracker and predictor). Best of
+    `repeats`."""
     from .rotor import RotorCanceller
     from .testsignals import rotor_echo
 
@@ -62,7 +68,7 @@ def rotor_cost_ms(
         rng.standard_normal((channels, n)) + 1j * rng.standard_normal((channels, n))
     )
     fan = quiet + 0.5 * rotor_echo(n, rate, 0.021, channels, 1, sway_hz=5.0)
-    hop = round(FRAME_HOP_S * rate)
+    hop = max(1, round(block_s * rate))
     figures = {}
     for name, baseband in (("quiet", quiet), ("fan", fan)):
         best = math.inf
