@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from .chain import DspChain
 from .features import FRAME_HOP_S, FeatureFrames
@@ -64,9 +65,8 @@ def rotor_cost_ms(
 
     n = round(seconds * rate)
     rng = np.random.default_rng(0)
-    quiet = 0.5 + 1e-4 * (
-        rng.standard_normal((channels, n)) + 1j * rng.standard_normal((channels, n))
-    )
+    noise = rng.standard_normal((channels, n)) + 1j * rng.standard_normal((channels, n))
+    quiet: npt.NDArray[np.complex128] = (0.5 + 1e-4 * noise).astype(np.complex128)
     fan = quiet + 0.5 * rotor_echo(n, rate, 0.021, channels, 1, sway_hz=5.0)
     hop = max(1, round(block_s * rate))
     figures = {}
