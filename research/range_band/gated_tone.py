@@ -171,7 +171,11 @@ def gated(gate: Gate | None, remover: bool, memory: int = MEMORY_PERIODS) -> Ite
             if gate is not None:
                 self.renderer.music.append(GateModel(gate))
 
-    def _chain(sample_rate: int, carrier_hz: float, channels: int) -> DspChain:
+    def _chain(
+        sample_rate: int, carrier_hz: float, channels: int, *, cancel_rotor: bool = False
+    ) -> DspChain:
+        if cancel_rotor:
+            raise ValueError("the gated tone is studied without the rotor canceller")
         return _GatedChain(sample_rate, carrier_hz, channels, gate or Gate(()), memory)
 
     def _render(scene: bench.BenchScene) -> tuple[npt.NDArray[np.float32], list[Any]]:
@@ -179,10 +183,10 @@ def gated(gate: Gate | None, remover: bool, memory: int = MEMORY_PERIODS) -> Ite
             return render(scene)
 
     def _features(
-        scene: bench.BenchScene, audio: npt.NDArray[np.float32]
+        scene: bench.BenchScene, audio: npt.NDArray[np.float32], *, cancel_rotor: bool = False
     ) -> tuple[DspChain, list[FeatureFrames]]:
         with _swapped("DspChain", _chain):
-            return features(scene, audio)
+            return features(scene, audio, cancel_rotor=cancel_rotor)
 
     with _swapped("_render", _render), _swapped("_features", _features if remover else features):
         yield
@@ -192,11 +196,11 @@ class CalibrationsOnly(SceneCache):
     """uspd bench's cache for calibrations (the gate does not change them), never for a
     scene's evidence (rendered here with the gate)."""
 
-    def evidence(self, scenario: Scenario) -> None:
+    def evidence(self, scenario: Scenario, variant: str = "") -> None:
         """Never cached."""
         return None
 
-    def store_evidence(self, scenario: Scenario, evidence: object) -> None:
+    def store_evidence(self, scenario: Scenario, evidence: object, variant: str = "") -> None:
         """Never stored."""
 
 
