@@ -148,6 +148,27 @@ def test_any_block_size_gives_the_same_output(block: int) -> None:
     np.testing.assert_allclose(out, reference, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("block", [1, 200, 7_000])
+def test_the_carrier_carried_lazily_is_the_whole_streams_one_pole(block: int) -> None:
+    """Without a rotor only the carrier before the kept history is carried along (one
+    product per block); the echo made from it when a rotor turns up is the stream's own
+    one-pole mean, started at the first sample, taken off the kept samples."""
+    from scipy import signal
+
+    n = round(5 * RATE)
+    x = _room(n, 12) * np.exp(2j * np.pi * 0.3 * np.arange(n) / RATE) + _walker(n, 90.0)
+    canceller = RotorCanceller(RATE, CARRIER_HZ, MICS)
+    for s in range(0, n, block):
+        canceller.process(x[:, s : s + block])
+    a = canceller._carrier_pole
+    carrier, _ = signal.lfilter([1.0 - a], [1.0, -a], x, axis=1, zi=a * x[:, :1])
+    kept = canceller._history.shape[1]
+    assert kept > 0
+    np.testing.assert_allclose(
+        canceller._echo(canceller._history), (x - carrier)[:, n - kept :], rtol=0, atol=1e-12
+    )
+
+
 def test_disabled_is_the_identity() -> None:
     n = round(2 * RATE)
     x = _room(n, 10) + _rotor(n, 0.02, 11)

@@ -126,8 +126,9 @@ class BladePeriodTracker:
 
     def __init__(self, rate: float, carrier_hz: float, *, temperature_c: float = 20.0) -> None:
         self.rate = float(rate)
-        hop = round(FRAME_HOP_S * self.rate)
-        self.window_len = round(WINDOW_S / FRAME_HOP_S) * hop
+        self.hop = round(FRAME_HOP_S * self.rate)
+        """Samples between frame ends (the feature frames' hop)."""
+        self.window_len = round(WINDOW_S / FRAME_HOP_S) * self.hop
         self._window = signal.windows.hann(self.window_len, sym=False)
         self._carrier_weights = self._window / self._window.sum()
         # Zero-padded to the next power of two: the cepstrum's lags repeat every nfft
@@ -251,7 +252,7 @@ class RotorCanceller:
         self.channels = channels
         self.enabled = enabled
         self.tracker = BladePeriodTracker(rate, carrier_hz, temperature_c=temperature_c)
-        self.hop = round(FRAME_HOP_S * self.rate)
+        self.hop = self.tracker.hop
         self.window_len = self.tracker.window_len
         self._hop_s = self.hop / self.rate
         # Samples kept: a tracker frame, or the longest lagged read (two extrapolated
@@ -261,10 +262,14 @@ class RotorCanceller:
         self._history = np.zeros((channels, 0), dtype=np.complex128)
         # The echo the predictor works on: each sample less a smooth carrier (a one-pole
         # mean over CARRIER_TAU_S, started at the first sample), so no step is ever
-        # subtracted from the output; kept as long as the raw history.
-        self._echo_history = np.zeros((channels, 0), dtype=np.complex128)
+        # subtracted from the output. It is needed only while a rotor is held, so only
+        # the carrier just before the kept history is carried along (cheaply, as samples
+        # leave it) and the echo is made from there when needed.
         self._carrier_pole = math.exp(-1.0 / (CARRIER_TAU_S * self.rate))
-        self._carrier_state: ComplexArray | None = None
+        self._carrier_before: ComplexArray | None = None
+        # Older samples weigh less than 1e-17 in the carrier.
+        self._carrier_reach = math.ceil(40.0 * CARRIER_TAU_S * self.rate)
+        self._leave_weights: dict[int, FloatArray] = {}
         self._seen = 0  # samples consumed so far (absolute index of the next one)
         self._next_frame_end = self.window_len
         self._ok: list[bool] = []  # the last PERSIST_HOPS frames' verdicts
@@ -297,8 +302,10 @@ class RotorCanceller:
         if not self.enabled or x.shape[1] == 0:
             return x
         buf = np.concatenate([self._history, x], axis=1)
-        echo = np.concatenate([self._echo_history, self._echo(x)], axis=1)
         base = self._seen - self._history.shape[1]  # absolute index of buf[:, 0]
+        if self._carrier_before is None:
+            self._carrier_before = buf[:, 0].copy()  # as if the carrier had always been x[0]
+        echo: ComplexArray | None = None  # made when first needed
         out = x  # copied before the first sample is changed
         pos, end = self._seen, self._seen + x.shape[1]
         while pos < end:
@@ -309,6 +316,8 @@ class RotorCanceller:
             if self._held:
                 if out is x:
                     out = x.copy()
+                if echo is None:
+                    echo = self._echo(buf)
                 out[:, pos - self._seen : stop - self._seen] = self._cancel(
                     buf, echo, base, pos, stop
                 )
@@ -320,19 +329,36 @@ class RotorCanceller:
                 self._cross *= factor
             pos = stop
         self._seen = end
-        self._history = buf[:, -self._keep :]
-        self._echo_history = echo[:, -self._keep :]
+        leaving = max(0, buf.shape[1] - self._keep)
+        self._carrier_before = self._carrier_after(buf[:, :leaving])
+        self._history = buf[:, leaving:]
         return out
 
-    def _echo(self, x: ComplexArray) -> ComplexArray:
-        """x less its smooth carrier, per mic (the one-pole state carried across calls)."""
+    def _echo(self, buf: ComplexArray) -> ComplexArray:
+        """buf (the kept history and the new block) less its smooth carrier, per mic."""
         a = self._carrier_pole
-        if self._carrier_state is None:
-            self._carrier_state = a * x[:, :1]  # as if the carrier had always been x[0]
-        carrier, self._carrier_state = signal.lfilter(
-            [1.0 - a], [1.0, -a], x, axis=1, zi=self._carrier_state
+        assert self._carrier_before is not None
+        carrier, _ = signal.lfilter(
+            [1.0 - a], [1.0, -a], buf, axis=1, zi=a * self._carrier_before[:, None]
         )
-        out: ComplexArray = x - carrier
+        out: ComplexArray = buf - carrier
+        return out
+
+    def _carrier_after(self, leaving: ComplexArray) -> ComplexArray:
+        """The one-pole carrier once `leaving` (mics, n), the history's oldest samples,
+        has passed: c ← a^n·c + (1 - a)·Σ a^(n-1-j)·x_j, one product per block."""
+        assert self._carrier_before is not None
+        n = leaving.shape[1]
+        if n == 0:
+            return self._carrier_before
+        a = self._carrier_pole
+        tail = leaving[:, -self._carrier_reach :]
+        weights = self._leave_weights.get(tail.shape[1])
+        if weights is None:
+            weights = (1.0 - a) * a ** np.arange(tail.shape[1] - 1, -1, -1, dtype=np.float64)
+            if len(self._leave_weights) < 8:  # blocks come in a few lengths
+                self._leave_weights[tail.shape[1]] = weights
+        out: ComplexArray = a**n * self._carrier_before + np.einsum("mn,n->m", tail, weights)
         return out
 
     def _track(self, frame: ComplexArray) -> None:
