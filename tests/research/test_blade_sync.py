@@ -75,3 +75,17 @@ def test_nothing_is_tracked_without_a_rotor() -> None:
         lag, active = blade_sync.estimated_lag(r, FS, t, CARRIER_HZ)
         assert not active.any()
         np.testing.assert_allclose(blade_sync.cancel(x, FS, t, lag, active), x, rtol=1e-12)
+
+
+def test_the_fan_music_clearing_scene_adds_a_running_fan_and_music() -> None:
+    """research/blade_sync/fan_music_clearing.py: the development walk-sit-leave scene,
+    the same each time, with a fan that runs throughout and music."""
+    clearing = importlib.import_module("fan_music_clearing")
+    first, again = clearing.scene(8_200_000), clearing.scene(8_200_000)
+    kinds = [type(a).__name__ for a in first.scenario.actors]
+    assert {"FloorFan", "Music", "SeatedPerson"} <= set(kinds)
+    assert first.scenario == again.scenario
+    music_only = clearing.scene(8_200_000, fan=False)
+    assert [type(a).__name__ for a in music_only.scenario.actors] == [
+        k for k in kinds if k != "FloorFan"
+    ]
