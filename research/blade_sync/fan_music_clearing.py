@@ -4,9 +4,10 @@ clear with the rotor canceller (uspd/dsp/rotor.py) on as it does with it off?
 The benchmark has fans and music in empty rooms and beside walk-ins, but not both while
 someone leaves; Home Assistant's demo room has (fan 60–400 s, music 120–300 s), and there
 the canceller kept the room occupied after its people had gone. Each scene is the
-development suite's walk-sit-leave scene for that seed (bench._walk_sit_leave, seeds
-8,200,000+) with a floor fan and music drawn from `seed + 17`, calibrated as set-up
-does, rendered once and decided both ways. One JSON line per scene:
+development suite's walk-sit-leave scene for that seed (seeds 8,200,000+) with a floor
+fan and music drawn as `uspd bench`'s "clearing" group draws them (which it inspired;
+the group uses other seeds), calibrated as set-up does, rendered once and decided both
+ways. One JSON line per scene:
 
     python research/blade_sync/fan_music_clearing.py 8200000 8200001 ...
     python research/blade_sync/fan_music_clearing.py --no-fan 8200000 ...    # music only
@@ -23,8 +24,6 @@ import json
 import sys
 from typing import Any
 
-import numpy as np
-
 from uspd.bench import (
     BenchScene,
     _available_t,
@@ -34,44 +33,20 @@ from uspd.bench import (
     _ready_t,
     _render,
     _score,
-    _walk_sit_leave,
     calibrated,
+    walk_sit_leave_with,
 )
 from uspd.scoring import load_default_scorer
-from uspd.sim.fans import FloorFan
-from uspd.sim.library import _spot
-from uspd.sim.music import GENRES, Music
-from uspd.sim.randomness import Switches
-
-FAN_MUSIC_SEED_OFFSET = 17
-"""The fan and the music are drawn from seed + this (the scene's own draws stay as the
-development suite has them)."""
 
 
 def scene(seed: int, *, fan: bool = True, music: bool = True) -> BenchScene:
     """The development walk-sit-leave scene `seed`, with a running floor fan and music
-    drawn as the benchmark's "mixed" and "music" kinds draw theirs (either left out, for
-    the controls)."""
-    sc = _walk_sit_leave(seed)
-    rng = np.random.default_rng(seed + FAN_MUSIC_SEED_OFFSET)
-    floor_fan = FloorFan(
-        position=_spot(rng, sc.room),
-        rev_per_s=float(rng.uniform(8.0, 22.0)),
-        radius_m=float(rng.uniform(0.12, 0.22)),
-        blades=int(rng.integers(3, 6)),
-        oscillate_deg=float(rng.choice([0.0, 60.0, 90.0])),
-        switches=Switches(initial=True),
-    )
-    playing = Music(
-        genre=str(rng.choice([*GENRES])),
-        level_dbfs=float(rng.uniform(-30.0, -6.0)),
-        excursion_mm=float(rng.uniform(0.1, 1.5)),
-        am_depth=float(rng.uniform(0.02, 0.2)),
-    )
-    added = [actor for actor, wanted in ((floor_fan, fan), (playing, music)) if wanted]
-    return BenchScene(
-        "seated", "walk_sit_leave", calibrated(sc.replace(actors=(*sc.actors, *added)))
-    )
+    (either left out, for the controls), drawn as `uspd bench`'s clearing group draws
+    them (bench.walk_sit_leave_with), calibrated."""
+    if not (fan or music):
+        raise ValueError("a fan, music or both")
+    kind = "leave_fan_music" if fan and music else "leave_fan" if fan else "leave_music"
+    return BenchScene("clearing", kind, calibrated(walk_sit_leave_with(kind, seed)))
 
 
 def outcome(bench_scene: BenchScene) -> dict[str, Any]:

@@ -606,3 +606,88 @@ def test_the_cache_keeps_the_rotor_cancelled_evidence_apart(tmp_path: Path) -> N
     assert cache.evidence(sc) is None
     kept = cache.evidence(sc, "rotor")
     assert kept is not None and kept.dsp_cpu_s == 1.0
+
+
+def test_the_clearing_group_is_walk_sit_leave_with_music_and_fans() -> None:
+    """`uspd bench`'s clearing group: the seated group's recipe on seeds of its own, with
+    music, a running floor fan or both added; `--only clearing` builds the same scenes."""
+    full = bench.build_suite(0.25)
+    clearing = [s for s in full if s.group == "clearing"]
+    assert [s.kind for s in clearing] == list(bench.CLEARING_KINDS)
+    assert bench.build_suite(0.25, frozenset({"clearing"})) == clearing
+    seated = {s.scenario.seed for s in full if s.group == "seated"}
+    assert len({s.scenario.seed for s in clearing} | seated) == len(clearing) + len(seated)
+    added = {s.kind: sorted(type(a).__name__ for a in s.scenario.actors) for s in clearing}
+    plain = sorted(
+        type(a).__name__ for a in bench._walk_sit_leave(clearing[0].scenario.seed).actors
+    )
+    assert added["leave_music"] == sorted([*plain, "Music"])
+    leave_fan = bench.walk_sit_leave_with("leave_fan", clearing[0].scenario.seed)
+    assert sorted(type(a).__name__ for a in leave_fan.actors) == sorted([*plain, "FloorFan"])
+    with pytest.raises(KeyError, match="leave_fan_music"):
+        bench.walk_sit_leave_with("music", 1)
+
+
+def test_clearing_is_reported_per_kind_and_kept_out_of_the_headline() -> None:
+    """A clearing room that does not go empty in time counts against its kind (and is
+    listed to look at), not in the seated figures or the walk-in rates."""
+    quiet = bench.SceneOutcome(
+        "walk_sit_leave",
+        "seated",
+        100.0,
+        seed=1,
+        detected=True,
+        in_range=True,
+        continuity=1.0,
+        clear_delay_s=0.5,
+    )
+    held = bench.SceneOutcome(
+        "leave_music",
+        "clearing",
+        100.0,
+        seed=2,
+        detected=False,
+        in_range=True,
+        continuity=0.5,
+        clear_delay_s=None,
+    )
+    late = bench.SceneOutcome(
+        "leave_music",
+        "clearing",
+        100.0,
+        seed=3,
+        detected=True,
+        in_range=True,
+        continuity=1.0,
+        clear_delay_s=9.0,
+    )
+    in_time = bench.SceneOutcome(
+        "leave_fan",
+        "clearing",
+        100.0,
+        seed=4,
+        detected=True,
+        in_range=True,
+        continuity=1.0,
+        clear_delay_s=0.0,
+    )
+    figures = bench._aggregate([quiet, held, late, in_time])
+    assert figures["seated_continuity"] == 1.0
+    assert figures["clear_beyond_hold_s_max"] == 0.5
+    assert figures["detection_in_range"] == {"detected": 1, "scenes": 1, "rate": 1.0}
+    music = figures["clearing"]["leave_music"]
+    assert (music["detected"], music["scenes"], music["not_cleared"]) == (0, 2, 1)
+    assert music["clear_beyond_hold_s_max"] == 9.0 and music["seated_continuity"] == 0.75
+    assert figures["clearing"]["leave_fan"]["detected"] == 1
+    assert figures["clearing"]["leave_fan_music"]["scenes"] == 0
+    listed = bench._scenes_to_look_at([quiet, held, late, in_time])
+    assert [(e["seed"], e["cleared_late"], e["missed_in_range"]) for e in listed] == [
+        (2, True, False),
+        (3, True, False),
+    ]
+
+
+def test_the_cli_knows_every_scene_group() -> None:
+    from uspd.commands.bench import GROUP_NAMES
+
+    assert frozenset(GROUP_NAMES) == bench.GROUPS

@@ -19,7 +19,9 @@ Scored against the simulator's ground truth:
   `_available_t`);
 - seated continuity (fraction of the seated time reported occupied after walking in),
   with the suite's short hold and again with the product's default hold;
-- time to clear after the person leaves, beyond the hold time;
+- time to clear after the person leaves, beyond the hold time; and in the "clearing"
+  group, whether rooms clear within CLEAR_WITHIN_S of the hold while music plays through
+  the sensing speaker, a floor fan runs, or both (the "seated" group's rooms have none);
 - compute: pipeline real-time factor over the suite, and at the live runner's blocks per
   inference runtime (numpy is what Home Assistant OS runs), ms per inference per
   runtime, simulator and DSP real-time factors.
@@ -74,6 +76,13 @@ DISTANCE_BINS_M = ((0.0, 2.0), (2.0, 4.0), (4.0, 6.5))
 
 EMPTY_KINDS = ("empty", "floor_fan", "ceiling_fan", "curtain", "hvac", "music", "pet")
 WALK_KINDS = ("walk", "music_walk", "mixed")
+CLEARING_KINDS = ("leave_music", "leave_fan", "leave_fan_music")
+"""The "clearing" group: walk in, sit a minute, leave, while music plays through the
+sensing speaker, a floor fan runs, or both. The "seated" group's rooms have neither, and
+music was found to hold rooms occupied after their people left (docs/bench/HISTORY.md,
+"nineteenth")."""
+CLEAR_WITHIN_S = 5.0
+"""The target: a room clears within this long after the hold time has run out."""
 FAN_KINDS = frozenset({"floor_fan", "mixed"})
 """The kinds `fan_rooms` (`uspd bench --fan-rooms N`) adds to: empty rooms with a floor fan
 and "fan + seated person" walk-ins, where the pipeline's false alarms and missed walkers
@@ -93,7 +102,7 @@ class BenchScene:
     """One scene of the suite."""
 
     group: str
-    """'empty', 'walk' or 'seated'."""
+    """'empty', 'walk', 'seated' or 'clearing'."""
     kind: str
     scenario: Scenario
 
@@ -127,6 +136,10 @@ class SceneOutcome:
         return len(self.false_alarm_t)
 
 
+GROUPS = frozenset({"empty", "walk", "seated", "clearing"})
+"""Every scene group a full run has."""
+
+
 def build_suite(
     scale: float = 1.0,
     groups: frozenset[str] | None = None,
@@ -141,7 +154,7 @@ def build_suite(
     when it is run (`_run_scene`), in whichever process runs it."""
     check_fan_rooms(scale, fan_rooms)
     n_empty, n_walk, n_seated = _scene_counts(scale)
-    wanted = groups or frozenset({"empty", "walk", "seated"})
+    wanted = groups or GROUPS
     scenes: list[BenchScene] = []
     for k, kind in enumerate(EMPTY_KINDS):
         more = fan_rooms if kind in FAN_KINDS else 0
@@ -158,6 +171,10 @@ def build_suite(
     for i in range(n_seated if "seated" in wanted else 0):
         seed = seed_base + 200_000 + i
         scenes.append(BenchScene("seated", "walk_sit_leave", _walk_sit_leave(seed)))
+    for k, kind in enumerate(CLEARING_KINDS):
+        for i in range(n_seated if "clearing" in wanted else 0):
+            seed = seed_base + 200_000 + SEEDS_PER_KIND * (k + 1) + i
+            scenes.append(BenchScene("clearing", kind, walk_sit_leave_with(kind, seed)))
     return scenes
 
 
@@ -220,6 +237,42 @@ def _walk_sit_leave(seed: int) -> Scenario:
         actors=(walker, sitter, leaver, *others),
         duration_s=arrive + sit_s + 5.0 + HOLD_S + 15.0,
     )
+
+
+CLEARING_DRAW_OFFSET = 17
+"""A clearing scene's fan and music are drawn from its seed + this, so the room, device
+and people stay those of `_walk_sit_leave(seed)`."""
+
+
+def walk_sit_leave_with(kind: str, seed: int) -> Scenario:
+    """`_walk_sit_leave(seed)` with music, a running floor fan or both (`kind`, one of
+    CLEARING_KINDS), each drawn as the random generator's "mixed" and "music" kinds draw
+    theirs. Not calibrated (build_suite's scenes are calibrated when run)."""
+    from .sim.fans import FloorFan
+    from .sim.library import random_spot
+    from .sim.music import GENRES, Music
+    from .sim.randomness import Switches
+
+    if kind not in CLEARING_KINDS:
+        raise KeyError(f"unknown clearing kind {kind!r}; known: {', '.join(CLEARING_KINDS)}")
+    sc = _walk_sit_leave(seed)
+    rng = np.random.default_rng(seed + CLEARING_DRAW_OFFSET)
+    fan = FloorFan(
+        position=random_spot(rng, sc.room),
+        rev_per_s=float(rng.uniform(8.0, 22.0)),
+        radius_m=float(rng.uniform(0.12, 0.22)),
+        blades=int(rng.integers(3, 6)),
+        oscillate_deg=float(rng.choice([0.0, 60.0, 90.0])),
+        switches=Switches(initial=True),
+    )
+    music = Music(
+        genre=str(rng.choice([*GENRES])),
+        level_dbfs=float(rng.uniform(-30.0, -6.0)),
+        excursion_mm=float(rng.uniform(0.1, 1.5)),
+        am_depth=float(rng.uniform(0.02, 0.2)),
+    )
+    added = {"leave_music": (music,), "leave_fan": (fan,), "leave_fan_music": (fan, music)}
+    return sc.replace(actors=(*sc.actors, *added[kind]))
 
 
 def calibrated(scenario: Scenario) -> Scenario:
@@ -449,7 +502,7 @@ def _score(
     first = float(hits[0]) if hits.size else math.inf
     outcome.detected = first - start <= DETECT_WITHIN_S or shown_at(start)
     outcome.latency_s = round(max(0.0, first - start), 3) if math.isfinite(first) else None
-    if scene.group == "seated":
+    if scene.group in ("seated", "clearing"):
         seated = [f.t for f in truth if f.present and f.motion != "major" and f.t > enter.t + 5.0]
         if seated:
             outcome.continuity = float(np.mean([shown_at(t) for t in seated]))
@@ -522,7 +575,8 @@ def _aggregate(outcomes: list[SceneOutcome]) -> dict[str, Any]:
     people = [o for o in empty if o.kind != "pet"]
     hours = sum(o.seconds for o in people) / 3600.0
     alarms = sum(o.false_alarms for o in people)
-    walks = [o for o in outcomes if o.detected is not None]
+    # Walk-ins: the clearing group's are left out (its figures are about leaving).
+    walks = [o for o in outcomes if o.detected is not None and o.group != "clearing"]
     by_distance = {}
     for lo, hi in DISTANCE_BINS_M:
         mine = [o for o in walks if o.distance_m is not None and lo <= o.distance_m < hi]
@@ -533,11 +587,12 @@ def _aggregate(outcomes: list[SceneOutcome]) -> dict[str, Any]:
     # those who never came that close, from the door, and they are the slow ones.
     in_range = [o.latency_s for o in walks if o.in_range and o.detected and o.latency_s is not None]
     walk_ins_in_range = _rate([o for o in walks if o.in_range])
-    continuity = [o.continuity for o in outcomes if o.continuity is not None]
+    seated = [o for o in outcomes if o.group == "seated"]
+    continuity = [o.continuity for o in seated if o.continuity is not None]
     default_hold = [
-        o.continuity_default_hold for o in outcomes if o.continuity_default_hold is not None
+        o.continuity_default_hold for o in seated if o.continuity_default_hold is not None
     ]
-    clears = [o.clear_delay_s for o in outcomes if o.clear_delay_s is not None]
+    clears = [o.clear_delay_s for o in seated if o.clear_delay_s is not None]
     return {
         "false_alarms": fa,
         "false_alarms_per_hour_without_pets": alarms / hours if hours else math.nan,
@@ -558,7 +613,24 @@ def _aggregate(outcomes: list[SceneOutcome]) -> dict[str, Any]:
             float(np.mean(default_hold)) if default_hold else math.nan
         ),
         "clear_beyond_hold_s_max": max(clears) if clears else math.nan,
+        "clearing": {k: _clearing([o for o in outcomes if o.kind == k]) for k in CLEARING_KINDS},
         "false_alarms_during_walk_scenes": sum(o.false_alarms for o in walks),
+    }
+
+
+def _clearing(outcomes: list[SceneOutcome]) -> dict[str, Any]:
+    """Rooms of one clearing kind: how many went empty within CLEAR_WITHIN_S of the hold
+    after their person left (counted as "detected" of "scenes", as walk-ins are), how many
+    did not go empty before the scene ended (HOLD_S + 15 s after), the latest clearing
+    among the rest, and seated continuity."""
+    delays = [o.clear_delay_s for o in outcomes if o.clear_delay_s is not None]
+    continuity = [o.continuity for o in outcomes if o.continuity is not None]
+    return {
+        "detected": sum(d <= CLEAR_WITHIN_S for d in delays),
+        "scenes": len(outcomes),
+        "not_cleared": len(outcomes) - len(delays),
+        "clear_beyond_hold_s_max": max(delays) if delays else math.nan,
+        "seated_continuity": float(np.mean(continuity)) if continuity else math.nan,
     }
 
 
@@ -627,7 +699,7 @@ def _run_scene(scene: BenchScene, job: _Job) -> _SceneRun:
         ready_t = _ready_t(results)
         available = _available_t(chain, len(results))
         outcome = _score(scene, _occupancy(results), truth, ready_t, available_t=available)
-        if scene.group == "seated":
+        if scene.group in ("seated", "clearing"):
             default = _replay(results, DetectorOptions())
             outcome.continuity_default_hold = _score(
                 scene, default, truth, ready_t, available_t=available
@@ -668,7 +740,7 @@ def run_suite(
 
     With `det`, each scorer is also run over its operating points (the model's
     sensitivity option; the conventional detector's threshold) for a DET curve.
-    `groups` keeps only those scene groups ('empty', 'walk', 'seated'): e.g. many hours
+    `groups` keeps only those scene groups (GROUPS): e.g. many hours
     of empty rooms for a tighter bound on the false-alarm rate. `seed_base`:
     DEV_SEED_BASE runs the development suite instead of the benchmark. `cache`: each
     scene's calibration and DSP evidence kept on disk (benchcache), so a rerun with
@@ -767,8 +839,11 @@ def _scenes_to_look_at(outcomes: list[SceneOutcome]) -> list[dict[str, Any]]:
     that kind and seed, then calibrated)."""
     picked = []
     for o in outcomes:
-        missed = bool(o.in_range and o.detected is False)
-        if missed or (o.false_alarms and o.kind != "pet"):
+        missed = bool(o.in_range and o.detected is False and o.group != "clearing")
+        late = o.group == "clearing" and (
+            o.clear_delay_s is None or o.clear_delay_s > CLEAR_WITHIN_S
+        )
+        if missed or late or (o.false_alarms and o.kind != "pet"):
             picked.append(
                 {
                     "seed": o.seed,
@@ -778,6 +853,7 @@ def _scenes_to_look_at(outcomes: list[SceneOutcome]) -> list[dict[str, Any]]:
                     "false_alarm_t": list(o.false_alarm_t),
                     "actors": list(o.actors),
                     "missed_in_range": missed,
+                    "cleared_late": late,
                     "latency_s": o.latency_s,
                     "distance_m": None if o.distance_m is None else round(o.distance_m, 2),
                 }
@@ -1006,6 +1082,8 @@ def table(report: Report) -> Iterator[str]:
         "seated_continuity_default_hold",
     )
     yield row("clear beyond hold, max (s)", "clear_beyond_hold_s_max")
+    for kind in first["clearing"]:
+        yield row(f"cleared ≤ hold + {CLEAR_WITHIN_S:g} s: {kind}", "clearing", kind, fraction=True)
     for n in names:
         hinted = report.scorers[n].get("with_switch_hints")
         if hinted:

@@ -308,6 +308,12 @@ def _spot(rng: np.random.Generator, room: Room, max_m: float = 6.0) -> tuple[flo
     return (x, rng.uniform(0.4, room.size_m[1] - 0.4))
 
 
+def random_spot(rng: np.random.Generator, room: Room, max_m: float = 6.0) -> tuple[float, float]:
+    """A floor point drawn as the random generator draws its people and fans (for scenes
+    built on top of its rooms, e.g. uspd.bench's clearing scenes)."""
+    return _spot(rng, room, max_m)
+
+
 def _walker(rng: np.random.Generator, room: Room, start: float, leaves: bool) -> WalkingPerson:
     door = _door(room)
     pts = [door] + [_spot(rng, room) for _ in range(int(rng.integers(1, 4)))]
