@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -631,46 +632,18 @@ def test_the_clearing_group_is_walk_sit_leave_with_music_and_fans() -> None:
 def test_clearing_is_reported_per_kind_and_kept_out_of_the_headline() -> None:
     """A clearing room that does not go empty in time counts against its kind (and is
     listed to look at), not in the seated figures or the walk-in rates."""
-    quiet = bench.SceneOutcome(
-        "walk_sit_leave",
-        "seated",
-        100.0,
-        seed=1,
-        detected=True,
-        in_range=True,
-        continuity=1.0,
-        clear_delay_s=0.5,
-    )
-    held = bench.SceneOutcome(
-        "leave_music",
-        "clearing",
-        100.0,
-        seed=2,
-        detected=False,
-        in_range=True,
-        continuity=0.5,
-        clear_delay_s=None,
-    )
-    late = bench.SceneOutcome(
-        "leave_music",
-        "clearing",
-        100.0,
-        seed=3,
-        detected=True,
-        in_range=True,
-        continuity=1.0,
-        clear_delay_s=9.0,
-    )
-    in_time = bench.SceneOutcome(
-        "leave_fan",
-        "clearing",
-        100.0,
-        seed=4,
-        detected=True,
-        in_range=True,
-        continuity=1.0,
-        clear_delay_s=0.0,
-    )
+
+    def left(kind: str, seed: int, clear_s: float, continuity: float = 1.0) -> bench.SceneOutcome:
+        group = "seated" if kind == "walk_sit_leave" else "clearing"
+        return bench.SceneOutcome(
+            kind, group, 100.0, seed=seed, detected=clear_s != math.inf, in_range=True,
+            continuity=continuity, clear_delay_s=None if clear_s == math.inf else clear_s,
+        )  # fmt: skip
+
+    quiet = left("walk_sit_leave", 1, 0.5)
+    held = left("leave_music", 2, math.inf, continuity=0.5)  # never went empty
+    late = left("leave_music", 3, 9.0)
+    in_time = left("leave_fan", 4, 0.0)
     figures = bench._aggregate([quiet, held, late, in_time])
     assert figures["seated_continuity"] == 1.0
     assert figures["clear_beyond_hold_s_max"] == 0.5
