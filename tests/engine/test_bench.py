@@ -637,7 +637,8 @@ def test_clearing_is_reported_per_kind_and_kept_out_of_the_headline() -> None:
         group = "seated" if kind == "walk_sit_leave" else "clearing"
         return bench.SceneOutcome(
             kind, group, 100.0, seed=seed, detected=clear_s != math.inf, in_range=True,
-            continuity=continuity, clear_delay_s=None if clear_s == math.inf else clear_s,
+            continuity=continuity, continuity_default_hold=(1.0 + continuity) / 2,
+            clear_delay_s=None if clear_s == math.inf else clear_s,
         )  # fmt: skip
 
     quiet = left("walk_sit_leave", 1, 0.5)
@@ -651,6 +652,7 @@ def test_clearing_is_reported_per_kind_and_kept_out_of_the_headline() -> None:
     music = figures["clearing"]["leave_music"]
     assert (music["detected"], music["scenes"], music["not_cleared"]) == (0, 2, 1)
     assert music["clear_beyond_hold_s_max"] == 9.0 and music["seated_continuity"] == 0.75
+    assert music["seated_continuity_default_hold"] == 0.875
     assert figures["clearing"]["leave_fan"]["detected"] == 1
     assert figures["clearing"]["leave_fan_music"]["scenes"] == 0
     listed = bench._scenes_to_look_at([quiet, held, late, in_time])

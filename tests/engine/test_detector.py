@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
 from uspd.detector import (
+    BRIEF_GAP_S,
     CLASS_CHANGE_FRAMES,
     HUMAN_ONSET_COUNT,
     NON_HUMAN_VETO,
@@ -105,6 +109,55 @@ def test_minor_motion_reoccupies_within_window_only() -> None:
     run(det2, 0.0, 1.0, MotionClass.HUMAN_MAJOR)
     run(det2, 1.0, 80.0, MotionClass.NO_MOTION)
     assert not any(feed(det2, 81.0, 5.0, UNCERTAIN_MINOR))  # window over
+
+
+def feed_music(det: OccupancyDetector, t0: float, seconds: float, p: np.ndarray) -> list[bool]:
+    """`feed` with every frame flagged as having music through the sensing speaker."""
+    n = round(seconds / HOP)
+    return [det.update(t0 + i * HOP, p, music=True).occupied for i in range(n)]
+
+
+def test_music_residue_does_not_hold_an_occupied_room() -> None:
+    """While music plays, frames the model splits between human and non-human (music
+    residue) are not minor motion, so the room clears after the hold; the same frames
+    without music, or a typist's clean frames in music, keep it occupied."""
+    opts = DetectorOptions(hold_time_s=15.0)
+    residue = np.array([0.0, 0.15, 0.45, 0.4])  # p(human) 0.6 ≥ the minor threshold
+
+    def after_walk_in(frames: Callable[[OccupancyDetector, float], list[bool]]) -> list[bool]:
+        det = OccupancyDetector(opts)
+        run(det, 0.0, 1.0, MotionClass.HUMAN_MAJOR)
+        return frames(det, 1.0)
+
+    in_music = after_walk_in(lambda det, t0: feed_music(det, t0, 60.0, residue))
+    assert in_music.index(False) * HOP == pytest.approx(opts.hold_time_s, abs=2 * HOP)
+    assert all(after_walk_in(lambda det, t0: feed(det, t0, 60.0, residue)))
+    typing = np.array([0.0, 0.2, 0.2 + 0.6 - NON_HUMAN_VETO / 2, NON_HUMAN_VETO / 2])
+    assert all(after_walk_in(lambda det, t0: feed_music(det, t0, 60.0, typing)))
+
+
+def test_brief_gaps_in_the_evidence_do_not_restart_the_hold() -> None:
+    """Loud music blanks a frame or three now and then (no evidence): an emptied room
+    still clears after the hold. A gap of BRIEF_GAP_S or more restarts it."""
+    opts = DetectorOptions(hold_time_s=15.0)
+
+    def cleared_after(gap_frames: int) -> float:
+        """Seconds from the last motion to clear, with a gap every 0.7 s."""
+        det = OccupancyDetector(opts)
+        run(det, 0.0, 1.0, MotionClass.HUMAN_MAJOR)
+        t = 1.0
+        period = round(0.7 / HOP)
+        for i in range(round(60.0 / HOP)):
+            t = 1.0 + i * HOP
+            if i % (period + gap_frames) < gap_frames:
+                det.hold(t, "no carrier received")
+            elif not det.update(t, probs(MotionClass.NO_MOTION)).occupied:
+                return t - 1.0
+        return math.inf
+
+    blip = round(BRIEF_GAP_S / HOP)
+    assert cleared_after(blip - 1) == pytest.approx(opts.hold_time_s, abs=blip * HOP)
+    assert cleared_after(blip) == math.inf  # each real gap restarts the hold
 
 
 def test_sensitivity_moves_thresholds() -> None:

@@ -432,7 +432,12 @@ def _replay(
             decision = detector.hold(t, r.decision.reason)
         else:
             decision = detector.update(
-                t, r.probabilities, warming_up=r.warming_up, rotating=r.rotating, burst=r.burst
+                t,
+                r.probabilities,
+                warming_up=r.warming_up,
+                rotating=r.rotating,
+                burst=r.burst,
+                music=r.music_present,
             )
         out.append((t, decision.occupied))
     return out
@@ -622,15 +627,21 @@ def _clearing(outcomes: list[SceneOutcome]) -> dict[str, Any]:
     """Rooms of one clearing kind: how many went empty within CLEAR_WITHIN_S of the hold
     after their person left (counted as "detected" of "scenes", as walk-ins are), how many
     did not go empty before the scene ended (HOLD_S + 15 s after), the latest clearing
-    among the rest, and seated continuity."""
+    among the rest, and seated continuity at the suite's hold and the default one."""
     delays = [o.clear_delay_s for o in outcomes if o.clear_delay_s is not None]
     continuity = [o.continuity for o in outcomes if o.continuity is not None]
+    default_hold = [
+        o.continuity_default_hold for o in outcomes if o.continuity_default_hold is not None
+    ]
     return {
         "detected": sum(d <= CLEAR_WITHIN_S for d in delays),
         "scenes": len(outcomes),
         "not_cleared": len(outcomes) - len(delays),
         "clear_beyond_hold_s_max": max(delays) if delays else math.nan,
         "seated_continuity": float(np.mean(continuity)) if continuity else math.nan,
+        "seated_continuity_default_hold": (
+            float(np.mean(default_hold)) if default_hold else math.nan
+        ),
     }
 
 
@@ -1084,6 +1095,13 @@ def table(report: Report) -> Iterator[str]:
     yield row("clear beyond hold, max (s)", "clear_beyond_hold_s_max")
     for kind in first["clearing"]:
         yield row(f"cleared ≤ hold + {CLEAR_WITHIN_S:g} s: {kind}", "clearing", kind, fraction=True)
+    for kind in first["clearing"]:
+        yield row(
+            f"seated continuity (hold {DetectorOptions().hold_time_s:g} s): {kind}",
+            "clearing",
+            kind,
+            "seated_continuity_default_hold",
+        )
     for n in names:
         hinted = report.scorers[n].get("with_switch_hints")
         if hinted:

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from .audio.source import AudioBlock, SourceError
 from .burst import BurstTracker
-from .detector import Decision, OccupancyDetector
+from .detector import BRIEF_GAP_S, Decision, OccupancyDetector
 from .dsp.calibration import CalibrationResult, doppler_halfwidth_hz
 from .dsp.chain import DspChain
 from .dsp.features import (
@@ -50,14 +50,15 @@ WARMUP_S = 2.0
 for this long: the 1.2 s context window must fill with settled frames (0.3 s settling)
 and the music canceller make its first steering fits (0.5 s apart); before that, music
 sidebands and start-up transients look like motion. Frames are still scored and reported."""
-CARRIER_BLIP_S = 0.5
-"""A gap in the evidence shorter than this does not restart the warm-up. Why: loud music
-makes the speaker's own distortion outweigh the carrier in its Doppler band for a frame
-or three now and then (features.MAX_BAND_DBC: those frames carry no evidence), while the
-carrier, the context window and the canceller are all fine. Restarting the 2 s warm-up
-at each such frame kept one benchmark room (classical music at 1.4 mm excursion, a
-frame out every ≈ 0.7 s) warming up for the whole walk-in. A real loss (emission
-paused, the carrier gone) lasts longer and still warms up again."""
+CARRIER_BLIP_S = BRIEF_GAP_S
+"""A gap in the evidence shorter than this does not restart the warm-up (nor, in the
+detector, the hold time). Why: loud music makes the speaker's own distortion outweigh
+the carrier in its Doppler band for a frame or three now and then
+(features.MAX_BAND_DBC: those frames carry no evidence), while the carrier, the context
+window and the canceller are all fine. Restarting the 2 s warm-up at each such frame
+kept one benchmark room (classical music at 1.4 mm excursion, a frame out every
+≈ 0.7 s) warming up for the whole walk-in. A real loss (emission paused, the carrier
+gone) lasts longer and still warms up again."""
 FEATURE_HISTORY_S = 60.0
 """Feature frames kept for `capture_clip` (features only, never audio)."""
 
@@ -281,6 +282,7 @@ class Pipeline:
                     warming_up=warming[i],
                     rotating=fan_like(balance, music=music),
                     burst=burst,
+                    music=music,
                 )
             else:
                 reason = "emission off" if not emission_on else "no carrier received"
