@@ -29,8 +29,8 @@ from uspd.detector import DetectorOptions
 from uspd.pipeline import FrameResult
 from uspd.scoring import load_default_scorer
 
-SEED = 8_201_030
-"""Development suite, clearing group, "leave_music" (EDM), scale 10's 31st room."""
+SEED = 8_201_011
+"""Development suite, clearing group, "leave_music" (EDM), scale 10's 12th room."""
 
 
 def test_a_room_with_music_clears_after_its_person_leaves() -> None:

@@ -12,6 +12,7 @@ from uspd.detector import (
     BRIEF_GAP_S,
     CLASS_CHANGE_FRAMES,
     HUMAN_ONSET_COUNT,
+    MINOR_NON_HUMAN_CAP,
     NON_HUMAN_VETO,
     REASON_ROTATING,
     REASON_WARMING_UP,
@@ -134,6 +135,23 @@ def test_music_residue_does_not_hold_an_occupied_room() -> None:
     assert all(after_walk_in(lambda det, t0: feed(det, t0, 60.0, residue)))
     typing = np.array([0.0, 0.2, 0.2 + 0.6 - NON_HUMAN_VETO / 2, NON_HUMAN_VETO / 2])
     assert all(after_walk_in(lambda det, t0: feed_music(det, t0, 60.0, typing)))
+
+
+def test_frames_leaning_non_human_are_not_minor_motion() -> None:
+    """What a canceller leaves of a running fan: p(human) above the minor threshold, but
+    the model leans non-human; such frames do not hold an occupied room. Below
+    MINOR_NON_HUMAN_CAP they still count (a person's minor motion beside a fan)."""
+    opts = DetectorOptions(hold_time_s=15.0)
+
+    def after_walk_in(p: np.ndarray) -> list[bool]:
+        det = OccupancyDetector(opts)
+        run(det, 0.0, 1.0, MotionClass.HUMAN_MAJOR)
+        return feed(det, 1.0, 60.0, p)
+
+    leaning = np.array([0.0, 0.3, 0.7 - MINOR_NON_HUMAN_CAP, MINOR_NON_HUMAN_CAP])
+    assert after_walk_in(leaning).index(False) * HOP == pytest.approx(15.0, abs=2 * HOP)
+    beside = np.array([0.0, 0.3, 0.75 - MINOR_NON_HUMAN_CAP, MINOR_NON_HUMAN_CAP - 0.05])
+    assert all(after_walk_in(beside))
 
 
 def test_brief_gaps_in_the_evidence_do_not_restart_the_hold() -> None:
