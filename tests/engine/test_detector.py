@@ -137,6 +137,23 @@ def test_music_residue_does_not_hold_an_occupied_room() -> None:
     assert all(after_walk_in(lambda det, t0: feed_music(det, t0, 60.0, typing)))
 
 
+def test_in_music_major_frames_with_non_human_doubt_do_not_hold_but_still_turn_on() -> None:
+    """Music's residue called major (p(non-human) above the veto) does not renew an
+    occupied room's hold; the same frames still turn an empty room on, as a walker in
+    music needs, and a clean major frame in music still holds."""
+    opts = DetectorOptions(hold_time_s=15.0)
+    residue = np.array([0.0, 0.65, 0.05, 0.3])
+
+    def after_walk_in(p: np.ndarray) -> list[bool]:
+        det = OccupancyDetector(opts)
+        run(det, 0.0, 1.0, MotionClass.HUMAN_MAJOR)
+        return feed_music(det, 1.0, 60.0, p)
+
+    assert after_walk_in(residue).index(False) * HOP == pytest.approx(15.0, abs=2 * HOP)
+    assert all(after_walk_in(np.array([0.0, 0.85, 0.1, NON_HUMAN_VETO / 2])))
+    assert feed_music(OccupancyDetector(opts), 0.0, 1.0, residue).index(True) == 1
+
+
 def test_frames_leaning_non_human_are_not_minor_motion() -> None:
     """What a canceller leaves of a running fan: p(human) above the minor threshold, but
     the model leans non-human; such frames do not hold an occupied room. Below
