@@ -138,7 +138,7 @@ class _GatedChain(DspChain):
     def __init__(
         self, sample_rate: int, carrier_hz: float, channels: int, gate: Gate, memory: int
     ) -> None:
-        super().__init__(sample_rate, carrier_hz, channels)
+        super().__init__(sample_rate, carrier_hz, channels, cancel_rotor=False)
         self.remover = PeriodicClutterRemover(
             self.frontend.output_rate, channels, gate.duty, memory
         )
@@ -236,6 +236,7 @@ def main() -> None:
             groups=frozenset(args.group or ("walk", "seated")),
             seed_base=bench.DEV_SEED_BASE,
             cache=CalibrationsOnly(args.cache) if args.cache else None,
+            cancel_rotor=False,  # the study predates the rotor canceller
         )
     summary = {
         "gaps": gaps,

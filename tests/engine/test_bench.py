@@ -594,18 +594,20 @@ def test_scenes_run_in_several_processes_give_the_same_figures(
         assert "whole number of processes" in capsys.readouterr().err
 
 
-def test_the_cache_keeps_the_rotor_cancelled_evidence_apart(tmp_path: Path) -> None:
-    """`uspd bench --cancel-rotor` featurises scenes with another DSP chain: its evidence
-    is stored beside the default chain's, and neither is read for the other."""
+def test_the_cache_keeps_the_evidence_without_the_rotor_canceller_apart(
+    tmp_path: Path,
+) -> None:
+    """`uspd bench --no-cancel-rotor` featurises scenes with another DSP chain: its
+    evidence is stored beside the default chain's, and neither is read for the other."""
     from uspd import benchcache
     from uspd.dsp.features import empty_frames
     from uspd.sim.library import random_scenario
 
     sc = random_scenario("walk", 22, duration_s=8.0, sample_rate=48_000, n_mics=2)
     cache = benchcache.SceneCache(tmp_path)
-    cache.store_evidence(sc, benchcache.SceneEvidence([], empty_frames(2), 1.0), "rotor")
+    cache.store_evidence(sc, benchcache.SceneEvidence([], empty_frames(2), 1.0), "no-rotor")
     assert cache.evidence(sc) is None
-    kept = cache.evidence(sc, "rotor")
+    kept = cache.evidence(sc, "no-rotor")
     assert kept is not None and kept.dsp_cpu_s == 1.0
 
 

@@ -179,13 +179,13 @@ def test_disabled_is_the_identity() -> None:
 
 
 def test_the_chain_cancels_on_both_paths() -> None:
-    """Audio through the front end and a node's baseband meet the same canceller: a
-    baseband with a rotor in it comes out of the features different with it on, the
-    same with it off."""
+    """Audio through the front end and a node's baseband meet the same canceller (on by
+    default): a baseband with a rotor in it comes out of the features different with it
+    on, the same with it off."""
     n = round(3 * RATE)
     x = _room(n, 12) + _rotor(n, 0.02, 13, sway_hz=5.0)
-    on = DspChain(96_000, CARRIER_HZ, MICS, cancel_rotor=True)
-    off = DspChain(96_000, CARRIER_HZ, MICS)
+    on = DspChain(96_000, CARRIER_HZ, MICS)
+    off = DspChain(96_000, CARRIER_HZ, MICS, cancel_rotor=False)
     assert on.frontend.output_rate == RATE
     frames_on = on.process(x.T)
     frames_off = off.process(x.T)

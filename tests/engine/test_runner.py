@@ -368,3 +368,38 @@ def test_statistics_keep_stretches_of_ignored_fan_like_motion() -> None:
     assert stats.fan_like_ignored == [{"t": 1.0, "seconds": 1.55}, {"t": 9.0, "seconds": 0.15}]
     assert stats.burst_ignored == [{"t": 5.0, "seconds": 0.2}]
     assert [i for i, s in enumerate(started) if s] == [20, 100, 180]
+
+
+def test_statistics_show_the_fan_rotor_being_cancelled() -> None:
+    """A floor fan (15 rev/s, 3 blades) is tracked at its blade period and cancelled; a
+    room without one passes untouched, and diagnostics say which."""
+    spec = SourceSpec(
+        "simulated",
+        {"scenario": "floor_fan", "seed": 0, "sample_rate": 48000, "mics": 2, "duration_s": 30.0},
+    )
+    options = RunnerOptions(hold_time_s=5.0)
+    fan = PresenceRunner(
+        spec, run_calibration(spec, options), options, lambda _: None, lambda *_: None,
+        realtime=False,
+    )  # fmt: skip
+    assert fan.statistics()["fan_rotor"] is None  # nothing built yet
+    fan.run_for(10.0)
+    rotor = fan.statistics()["fan_rotor"]
+    fan.stop()
+    assert rotor["enabled"] and rotor["cancelling"]
+    assert rotor["blade_period_ms"] == pytest.approx(1e3 / (15.0 * 3), rel=0.01)
+    assert 8.0 <= rotor["cancelled_s"] <= 10.0
+
+
+def test_statistics_show_no_fan_rotor_in_a_room_without_one(
+    calibration: CalibrationResult,
+) -> None:
+    runner, _, _ = make_runner(calibration)
+    runner.run_for(10.0)
+    assert runner.statistics()["fan_rotor"] == {
+        "enabled": True,
+        "cancelling": False,
+        "blade_period_ms": None,
+        "cancelled_s": 0.0,
+    }
+    runner.stop()

@@ -310,7 +310,7 @@ def _render(scene: BenchScene) -> tuple[npt.NDArray[np.float32], list[TruthFrame
 
 
 def _features(
-    scene: BenchScene, audio: npt.NDArray[np.float32], *, cancel_rotor: bool = False
+    scene: BenchScene, audio: npt.NDArray[np.float32], *, cancel_rotor: bool = True
 ) -> tuple[DspChain, list[FeatureFrames]]:
     """The production DSP chain on a scene, fed the live runner's blocks, once:
     every scorer (and every DET setting) is then decided on the same frames."""
@@ -321,13 +321,13 @@ def _features(
 
 
 def _evidence(
-    scene: BenchScene, cache: SceneCache | None, *, cancel_rotor: bool = False
+    scene: BenchScene, cache: SceneCache | None, *, cancel_rotor: bool = True
 ) -> tuple[DspChain, list[FeatureFrames], list[TruthFrame], float]:
     """A scene's DSP chain, feature frames, ground truth and DSP CPU seconds: rendered
     and featurised, or from `cache` (cut again into the runner's blocks' worth of
     frames: decisions do not depend on the cut, the scorer's cost per frame does)."""
     sc = scene.scenario
-    variant = "rotor" if cancel_rotor else ""
+    variant = "" if cancel_rotor else "no-rotor"
     cached = cache.evidence(sc, variant) if cache is not None else None
     if cached is not None:
         chain = DspChain(sc.sample_rate, sc.carrier_hz, sc.n_mics, cancel_rotor=cancel_rotor)
@@ -678,7 +678,7 @@ class _Job:
     runtimes: dict[str, str]
     det: bool
     cache: SceneCache | None
-    cancel_rotor: bool = False
+    cancel_rotor: bool = True
 
 
 @dataclass
@@ -745,7 +745,7 @@ def run_suite(
     cache: SceneCache | None = None,
     fan_rooms: int = 0,
     jobs: int = 1,
-    cancel_rotor: bool = False,
+    cancel_rotor: bool = True,
 ) -> Report:
     """Render every scene once, run the DSP once, decide with every scorer, aggregate.
 
@@ -756,7 +756,8 @@ def run_suite(
     DEV_SEED_BASE runs the development suite instead of the benchmark. `cache`: each
     scene's calibration and DSP evidence kept on disk (benchcache), so a rerun with
     another model only decides. `fan_rooms`: that many more scenes of FAN_KINDS.
-    `cancel_rotor`: the chain cancels a tracked fan rotor's echo (dsp.rotor).
+    `cancel_rotor`: the chain cancels a tracked fan rotor's echo (dsp.rotor; the default,
+    False only to compare with the pipeline before it).
     `jobs`: scenes run in that many processes (the scorer factories must then pickle);
     the figures are the same whatever the number, as each scene is decided alone. The
     workers are spawned, so a script of your own that asks for jobs > 1 must guard its
@@ -1037,7 +1038,8 @@ def compute_figures() -> dict[str, float]:
         # The live runner's blocks: one frame per call, so numpy per-call overhead shows.
         "dsp_realtime_factor_live_blocks": dsp_rtf(block_s=BLOCK_S),
     }
-    # The fan-rotor canceller (opt-in, `--cancel-rotor`): what it would add per room.
+    # The fan-rotor canceller's share (in the pipeline figures below): in a room without a
+    # fan, and with one tracked.
     for where, ms in rotor_cost_ms(block_s=BLOCK_S).items():
         figures[f"rotor_canceller_ms_per_audio_s_{where}"] = ms
     try:

@@ -165,6 +165,21 @@ class _Stats:
         return started
 
 
+def _fan_rotor(pipeline: Pipeline | None) -> dict[str, Any] | None:
+    """What the fan-rotor canceller (dsp.rotor) is doing: the answer to "is my fan being
+    taken out of what the model hears?". None before the pipeline is built."""
+    if pipeline is None:
+        return None
+    rotor = pipeline.chain.rotor
+    period = rotor.period_s
+    return {
+        "enabled": rotor.enabled,
+        "cancelling": rotor.active,
+        "blade_period_ms": None if period is None else round(1e3 * float(period), 2),
+        "cancelled_s": round(rotor.active_samples / rotor.rate, 1),
+    }
+
+
 _MERGE_S = 0.5
 """Ignored frames this close together are one stretch (a spin-up comes and goes)."""
 
@@ -307,6 +322,7 @@ class PresenceRunner:
         stats["source_health"] = _source_health(source)
         stats["available"] = self._available
         stats["health_problem"] = self.health_problem
+        stats["fan_rotor"] = _fan_rotor(self._pipeline)
         return stats
 
     # --- thread lifecycle ---------------------------------------------------------

@@ -82,10 +82,11 @@ def register(sub: Any) -> None:
         help="run scenes in N processes (one per core you can spare); the same figures",
     )
     parser.add_argument(
-        "--cancel-rotor",
-        action="store_true",
-        help="cancel a tracked fan rotor's echo before the features (experimental: off in "
-        "Home Assistant until the benchmark accepts it)",
+        "--no-cancel-rotor",
+        dest="cancel_rotor",
+        action="store_false",
+        help="leave a fan rotor's echo in the features (the pipeline before 2026-12-07), "
+        "to compare; the canceller is on in Home Assistant",
     )
     parser.add_argument(
         "--cache",

@@ -3,10 +3,10 @@
 Public API (import the submodules; nothing heavy is imported here):
 
 * `chain.DspChain(sample_rate, carrier_hz, channels, *, temperature_c=20.0,
-  cancel_distortion=True, cancel_rotor=False)`; `.process(block) ->
+  cancel_distortion=True, cancel_rotor=True)`; `.process(block) ->
   features.FeatureFrames`, one frame per `frame_hop_s`. Wires `frontend.FrontEnd`
   (demodulate + decimate to 3–4 kHz complex baseband; can run on a sensor node),
-  `rotor.RotorCanceller` (a tracked fan's echo removed at its blade period; opt-in) and
+  `rotor.RotorCanceller` (a tracked fan's echo removed at its blade period) and
   `features.FeatureExtractor` (clutter notch, carrier normalisation,
   `canceller.DistortionCanceller`, velocity-axis spectrogram).
 * `features`: the classifier contract — FEATURE_SHAPE = (CONTEXT_FRAMES, N_BINS,

@@ -17,8 +17,8 @@ class DspChain:
     returns the FeatureFrames completed by it (one per FRAME_HOP_S). A complex block is
     baseband already demodulated by this same FrontEnd elsewhere (a sensor node, see
     uspd.node): it skips the front end, so both paths decide identically.
-    `cancel_rotor`: remove a tracked fan rotor's echo first (dsp.rotor; experimental,
-    off until the benchmark accepts it).
+    `cancel_rotor`: remove a tracked fan rotor's echo first (dsp.rotor; on by default
+    since 2026-12-07, when the benchmark accepted it; off only to compare).
     """
 
     def __init__(
@@ -29,7 +29,7 @@ class DspChain:
         *,
         temperature_c: float = 20.0,
         cancel_distortion: bool = True,
-        cancel_rotor: bool = False,
+        cancel_rotor: bool = True,
     ) -> None:
         self.frontend = FrontEnd(sample_rate, carrier_hz, channels)
         self.rotor = RotorCanceller(
