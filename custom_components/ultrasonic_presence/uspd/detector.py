@@ -361,7 +361,9 @@ class OccupancyDetector:
         unless p(major) + p(minor) reaches ROTATION_OVERRIDE. `burst`: the classifier's
         context holds an emitted ultrasonic burst (uspd.burst); likewise, unless
         p(major) + p(minor) reaches BURST_OVERRIDE. `music`: the frame has music through
-        the sensing speaker; minor motion then needs p(non-human) under NON_HUMAN_VETO.
+        the sensing speaker; minor motion then needs p(non-human) under NON_HUMAN_VETO,
+        and so does major motion in an occupied room (without music minor motion needs
+        it under MINOR_NON_HUMAN_CAP).
         """
         opts = self.options
         if not self._emission_wanted(t):
@@ -369,7 +371,7 @@ class OccupancyDetector:
             self._last_motion_t = self._pause_until
             return self._decision(t, CLASS_PAUSED, "emission paused after confirmed presence")
 
-        if self._gap_since <= t:
+        if self._gap_since != np.inf:
             self._end_gap(t)
         p = np.asarray(probabilities, dtype=np.float64)
         values = p.tolist()  # Python floats: cheaper than indexing numpy scalars
