@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -112,6 +111,13 @@ def test_minor_motion_reoccupies_within_window_only() -> None:
     assert not any(feed(det2, 81.0, 5.0, UNCERTAIN_MINOR))  # window over
 
 
+def walked_in(opts: DetectorOptions) -> OccupancyDetector:
+    """A detector that has seen one second of someone walking in (t 0–1 s): occupied."""
+    det = OccupancyDetector(opts)
+    run(det, 0.0, 1.0, MotionClass.HUMAN_MAJOR)
+    return det
+
+
 def feed_music(det: OccupancyDetector, t0: float, seconds: float, p: np.ndarray) -> list[bool]:
     """`feed` with every frame flagged as having music through the sensing speaker."""
     n = round(seconds / HOP)
@@ -124,17 +130,11 @@ def test_music_residue_does_not_hold_an_occupied_room() -> None:
     without music, or a typist's clean frames in music, keep it occupied."""
     opts = DetectorOptions(hold_time_s=15.0)
     residue = np.array([0.0, 0.15, 0.45, 0.4])  # p(human) 0.6 ≥ the minor threshold
-
-    def after_walk_in(frames: Callable[[OccupancyDetector, float], list[bool]]) -> list[bool]:
-        det = OccupancyDetector(opts)
-        run(det, 0.0, 1.0, MotionClass.HUMAN_MAJOR)
-        return frames(det, 1.0)
-
-    in_music = after_walk_in(lambda det, t0: feed_music(det, t0, 60.0, residue))
+    in_music = feed_music(walked_in(opts), 1.0, 60.0, residue)
     assert in_music.index(False) * HOP == pytest.approx(opts.hold_time_s, abs=2 * HOP)
-    assert all(after_walk_in(lambda det, t0: feed(det, t0, 60.0, residue)))
+    assert all(feed(walked_in(opts), 1.0, 60.0, residue))
     typing = np.array([0.0, 0.2, 0.2 + 0.6 - NON_HUMAN_VETO / 2, NON_HUMAN_VETO / 2])
-    assert all(after_walk_in(lambda det, t0: feed_music(det, t0, 60.0, typing)))
+    assert all(feed_music(walked_in(opts), 1.0, 60.0, typing))
 
 
 def test_in_music_major_frames_with_non_human_doubt_do_not_hold_but_still_turn_on() -> None:
@@ -143,14 +143,10 @@ def test_in_music_major_frames_with_non_human_doubt_do_not_hold_but_still_turn_o
     music needs, and a clean major frame in music still holds."""
     opts = DetectorOptions(hold_time_s=15.0)
     residue = np.array([0.0, 0.65, 0.05, 0.3])
-
-    def after_walk_in(p: np.ndarray) -> list[bool]:
-        det = OccupancyDetector(opts)
-        run(det, 0.0, 1.0, MotionClass.HUMAN_MAJOR)
-        return feed_music(det, 1.0, 60.0, p)
-
-    assert after_walk_in(residue).index(False) * HOP == pytest.approx(15.0, abs=2 * HOP)
-    assert all(after_walk_in(np.array([0.0, 0.85, 0.1, NON_HUMAN_VETO / 2])))
+    held = feed_music(walked_in(opts), 1.0, 60.0, residue)
+    assert held.index(False) * HOP == pytest.approx(15.0, abs=2 * HOP)
+    clean = np.array([0.0, 0.85, 0.1, NON_HUMAN_VETO / 2])
+    assert all(feed_music(walked_in(opts), 1.0, 60.0, clean))
     assert feed_music(OccupancyDetector(opts), 0.0, 1.0, residue).index(True) == 1
 
 
@@ -159,16 +155,11 @@ def test_frames_leaning_non_human_are_not_minor_motion() -> None:
     the model leans non-human; such frames do not hold an occupied room. Below
     MINOR_NON_HUMAN_CAP they still count (a person's minor motion beside a fan)."""
     opts = DetectorOptions(hold_time_s=15.0)
-
-    def after_walk_in(p: np.ndarray) -> list[bool]:
-        det = OccupancyDetector(opts)
-        run(det, 0.0, 1.0, MotionClass.HUMAN_MAJOR)
-        return feed(det, 1.0, 60.0, p)
-
     leaning = np.array([0.0, 0.3, 0.7 - MINOR_NON_HUMAN_CAP, MINOR_NON_HUMAN_CAP])
-    assert after_walk_in(leaning).index(False) * HOP == pytest.approx(15.0, abs=2 * HOP)
+    held = feed(walked_in(opts), 1.0, 60.0, leaning)
+    assert held.index(False) * HOP == pytest.approx(15.0, abs=2 * HOP)
     beside = np.array([0.0, 0.3, 0.75 - MINOR_NON_HUMAN_CAP, MINOR_NON_HUMAN_CAP - 0.05])
-    assert all(after_walk_in(beside))
+    assert all(feed(walked_in(opts), 1.0, 60.0, beside))
 
 
 def test_brief_gaps_in_the_evidence_do_not_restart_the_hold() -> None:
@@ -178,9 +169,7 @@ def test_brief_gaps_in_the_evidence_do_not_restart_the_hold() -> None:
 
     def cleared_after(gap_frames: int) -> float:
         """Seconds from the last motion to clear, with a gap every 0.7 s."""
-        det = OccupancyDetector(opts)
-        run(det, 0.0, 1.0, MotionClass.HUMAN_MAJOR)
-        t = 1.0
+        det = walked_in(opts)
         period = round(0.7 / HOP)
         for i in range(round(60.0 / HOP)):
             t = 1.0 + i * HOP

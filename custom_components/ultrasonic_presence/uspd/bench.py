@@ -593,10 +593,6 @@ def _aggregate(outcomes: list[SceneOutcome]) -> dict[str, Any]:
     in_range = [o.latency_s for o in walks if o.in_range and o.detected and o.latency_s is not None]
     walk_ins_in_range = _rate([o for o in walks if o.in_range])
     seated = [o for o in outcomes if o.group == "seated"]
-    continuity = [o.continuity for o in seated if o.continuity is not None]
-    default_hold = [
-        o.continuity_default_hold for o in seated if o.continuity_default_hold is not None
-    ]
     clears = [o.clear_delay_s for o in seated if o.clear_delay_s is not None]
     return {
         "false_alarms": fa,
@@ -613,10 +609,7 @@ def _aggregate(outcomes: list[SceneOutcome]) -> dict[str, Any]:
         "latency_p95_s": _pct(latencies, 95),
         "latency_in_range_p50_s": _pct(in_range, 50),
         "latency_in_range_p95_s": _pct(in_range, 95),
-        "seated_continuity": float(np.mean(continuity)) if continuity else math.nan,
-        "seated_continuity_default_hold": (
-            float(np.mean(default_hold)) if default_hold else math.nan
-        ),
+        **_continuity(seated),
         "clear_beyond_hold_s_max": max(clears) if clears else math.nan,
         "clearing": {k: _clearing([o for o in outcomes if o.kind == k]) for k in CLEARING_KINDS},
         "false_alarms_during_walk_scenes": sum(o.false_alarms for o in walks),
@@ -629,19 +622,25 @@ def _clearing(outcomes: list[SceneOutcome]) -> dict[str, Any]:
     did not go empty before the scene ended (HOLD_S + 15 s after), the latest clearing
     among the rest, and seated continuity at the suite's hold and the default one."""
     delays = [o.clear_delay_s for o in outcomes if o.clear_delay_s is not None]
-    continuity = [o.continuity for o in outcomes if o.continuity is not None]
-    default_hold = [
-        o.continuity_default_hold for o in outcomes if o.continuity_default_hold is not None
-    ]
     return {
         "detected": sum(d <= CLEAR_WITHIN_S for d in delays),
         "scenes": len(outcomes),
         "not_cleared": len(outcomes) - len(delays),
         "clear_beyond_hold_s_max": max(delays) if delays else math.nan,
-        "seated_continuity": float(np.mean(continuity)) if continuity else math.nan,
-        "seated_continuity_default_hold": (
-            float(np.mean(default_hold)) if default_hold else math.nan
-        ),
+        **_continuity(outcomes),
+    }
+
+
+def _continuity(outcomes: list[SceneOutcome]) -> dict[str, float]:
+    """Mean seated continuity of the rooms that have one, at the suite's hold and the
+    default one (NaN without any)."""
+    at_suite = [o.continuity for o in outcomes if o.continuity is not None]
+    at_default = [
+        o.continuity_default_hold for o in outcomes if o.continuity_default_hold is not None
+    ]
+    return {
+        "seated_continuity": float(np.mean(at_suite)) if at_suite else math.nan,
+        "seated_continuity_default_hold": float(np.mean(at_default)) if at_default else math.nan,
     }
 
 
