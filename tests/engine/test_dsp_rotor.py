@@ -9,8 +9,11 @@ import pytest
 
 from uspd.dsp.bench import rotor_cost_ms
 from uspd.dsp.chain import DspChain
+from uspd.dsp.features import FRAME_HOP_S, WINDOW_S
 from uspd.dsp.rotor import (
     FD_PHASES,
+    PERSIST_HOPS,
+    QUIET_EVERY,
     BladePeriodTracker,
     RotorCanceller,
     _fractional_delay_table,
@@ -118,6 +121,29 @@ def test_a_rotor_is_removed_and_a_walker_kept() -> None:
     walker_out = out[:, late] - without[:, late]
     ratio = np.mean(np.abs(walker_out) ** 2) / np.mean(np.abs(walker[:, late]) ** 2)
     assert -3.0 < 10 * np.log10(ratio) < 6.5
+
+
+@pytest.mark.parametrize("on_s", [1.0, 1.13, 1.27])
+def test_a_fan_switched_on_is_tracked_within_the_quiet_cadence(on_s: float) -> None:
+    """A quiet room is measured only every QUIET_EVERY frames: a fan switched on is
+    cancelled once a measured frame is full of it and PERSIST_HOPS frames agree, so
+    within WINDOW_S + (QUIET_EVERY + PERSIST_HOPS) hops, wherever the switch falls
+    between the measured frames (and not before it is on)."""
+    n = round(4 * RATE)
+    on = round(on_s * RATE)
+    fan = _rotor(n, 0.021, 11, level=0.03, sway_hz=4.0)
+    fan[:, :on] = 0.0
+    x = _room(n, 12) + fan
+    canceller = RotorCanceller(RATE, CARRIER_HZ, MICS)
+    block = round(0.005 * RATE)
+    first = None
+    for s in range(0, n, block):
+        canceller.process(x[:, s : s + block])
+        if canceller.active and first is None:
+            first = s + block
+    assert first is not None
+    delay_s = (first - on) / RATE
+    assert 0.0 < delay_s <= WINDOW_S + (QUIET_EVERY + PERSIST_HOPS) * FRAME_HOP_S
 
 
 def test_the_rotor_echo_alone_drops_by_twenty_db() -> None:

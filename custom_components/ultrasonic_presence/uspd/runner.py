@@ -41,17 +41,19 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 
-BLOCK_S = 0.15
-"""Audio read and processed per loop iteration: three feature hops.
+BLOCK_S = 0.2
+"""Audio read and processed per loop iteration: four feature hops.
 
 Why not one hop (50 ms, as until 2026-12): each block costs the same few hundred numpy
 calls whatever its length, so at one hop per block that overhead was most of the
 pipeline's CPU. Three hops per block (their frames scored in one call) took it from 77×
-to 117× real time here with LiteRT, 48× to 73× numpy (docs/bench/HISTORY.md). The price
-is latency: a frame's decision waits for the rest of its block, up to BLOCK_S (and the
-decimation filter's few ms) after the end of the audio it heard (its stamp,
-`Decision.t`); `uspd bench` times walk-ins by when the runner has each decision, and
-one hop a block would take 50 ms off their median (0.10 instead of 0.15 s)."""
+to 117× real time with LiteRT, 48× to 73× numpy; on the machine type of 2026-12-07
+(AVX2, no AVX-512: LiteRT's int8 kernels take 0.10 instead of 0.07 ms) and with the
+fan-rotor canceller, four hops run 103× against three's 93× (docs/bench/HISTORY.md).
+The price is latency: a frame's decision waits for the rest of its block, up to
+BLOCK_S (and the decimation filter's few ms) after the end of the audio it heard (its
+stamp, `Decision.t`); `uspd bench` times walk-ins by when the runner has each decision:
+each hop a block adds on average 25 ms to their latency."""
 BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
 """Reopen delays after a source failure; the last repeats."""
 

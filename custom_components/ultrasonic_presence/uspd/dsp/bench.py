@@ -53,7 +53,7 @@ def rotor_cost_ms(
     rate: float = 4000.0,
     channels: int = 4,
     seconds: float = 10.0,
-    block_s: float = 0.15,
+    block_s: float = 0.2,
     repeats: int = 3,
 ) -> dict[str, float]:
     """Process CPU ms per audio second the rotor canceller (dsp.rotor) adds, fed blocks of

@@ -101,7 +101,9 @@ class _LiteRTBackend:
         except (ValueError, RuntimeError) as err:
             raise ModelError(f"LiteRT cannot load the model: {err}") from err
         self.input_index = int(self.interpreter.get_input_details()[0]["index"])
-        self.output_index = int(self.interpreter.get_output_details()[0]["index"])
+        output = self.interpreter.get_output_details()[0]
+        self.output_index = int(output["index"])
+        self.output_shape = tuple(int(d) for d in output["shape"][1:])
 
     def invoke(self, x: Int8Array) -> Int8Array:
         if len(x) == 1:  # streaming: one window per frame, no per-row lists
@@ -109,12 +111,12 @@ class _LiteRTBackend:
             self.interpreter.invoke()
             one: Int8Array = self.interpreter.get_tensor(self.output_index).astype(np.int8)
             return one
-        outs = []
-        for row in x:
+        outs: Int8Array = np.empty((len(x), *self.output_shape), dtype=np.int8)
+        for i, row in enumerate(x):
             self.interpreter.set_tensor(self.input_index, row[np.newaxis])
             self.interpreter.invoke()
-            outs.append(np.array(self.interpreter.get_tensor(self.output_index)[0]))
-        return np.stack(outs).astype(np.int8)
+            outs[i] = self.interpreter.get_tensor(self.output_index)[0]
+        return outs
 
 
 class Classifier:
