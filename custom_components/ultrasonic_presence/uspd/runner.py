@@ -48,7 +48,7 @@ Why not one hop (50 ms, as until 2026-12): each block costs the same few hundred
 calls whatever its length, so at one hop per block that overhead was most of the
 pipeline's CPU. Three hops per block (their frames scored in one call) took it from 77×
 to 117× real time with LiteRT, 48× to 73× numpy; on the machine type of 2026-12-07
-(AVX2, no AVX-512: LiteRT's int8 kernels take 0.10 instead of 0.07 ms) and with the
+(AVX2, no AVX-512: one LiteRT inference 0.155 instead of 0.068 ms) and with the
 fan-rotor canceller, four hops run 103× against three's 93× (docs/bench/HISTORY.md).
 The price is latency: a frame's decision waits for the rest of its block, up to
 BLOCK_S (and the decimation filter's few ms) after the end of the audio it heard (its
