@@ -72,8 +72,9 @@ QUIET_EVERY = 8
 """While nothing is tracked, every eighth frame (0.4 s) is measured: the tracker, ≈ 0.15
 ms a frame, is nearly all the canceller costs in a room without a fan, and measuring
 every fourth cost the pipeline 6 % of its speed. A fan's comb lasts as long as it runs,
-so skipping frames only delays acquiring it, by at most 0.35 s more (a fan takes
-seconds to spin up); once a comb is seen it is followed every frame."""
+so skipping frames only delays acquiring it: by up to seven hops (0.35 s), four more
+than at every fourth frame (a fan takes seconds to spin up); once a comb is seen it is
+followed every frame."""
 FINE_STEPS = 16
 """The full band's period is refined to 1/FINE_STEPS of a sample (≈ 16 µs at 4 kHz):
 at a 20 ms period one sample of error would leave the fourth comb line 30° off."""
