@@ -65,7 +65,7 @@ class ModelScorer:
 
         Quantization is elementwise, so when a context is the previous one moved on by a
         frame only the new frame is quantized (bit-identical, a fraction of the cost),
-        and what is new in the whole block is quantized in one call: at three frames a
+        and what is new in the whole block is quantized in one call: at a few frames a
         block, a quantization's dozen tiny numpy calls cost more than its arithmetic.
         The int8 outputs do not depend on the batch (integer arithmetic, row by row).
         """
