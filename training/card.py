@@ -67,6 +67,19 @@ def _cpu_line(report: dict[str, Any]) -> str:
     return line
 
 
+def _digest_line(report: dict[str, Any]) -> str:
+    """The corpora's content digests (training/corpus.py `digest`), recorded since
+    2026-12-08: `scripts/train --corpora` prints another machine's in the rendering time."""
+    digests = report.get("corpus_digests")
+    if not digests:
+        return ""
+    listed = ", ".join(f"{name} {value}" for name, value in digests.items())
+    return (
+        f"Corpus digests: {listed}; `scripts/train --corpora` renders the corpora and "
+        "prints them, so another machine can check it feeds training the same bytes.\n"
+    )
+
+
 def _second_pass(cfg: dict[str, Any], tr: dict[str, Any]) -> str:
     """The distillation's second pass (the student's own mistakes), if the run made one."""
     if "student_mistakes_added" not in tr:
@@ -390,7 +403,7 @@ into training/corpus/, trains, writes this card and the shipped files);
 `scripts/train --distill` makes only the student, from the committed teacher in
 training/teacher/ (≈ 30 min). Deterministic from the seeds above on the same library
 versions and CPU kernels: {_cpu_line(report)}.
-{reevaluated}"""
+{_digest_line(report)}{reevaluated}"""
     path.write_text(text)
 
 

@@ -252,6 +252,23 @@ def load(paths: Sequence[Path]) -> list[Scene]:
     return out
 
 
+def digest(scenes: Sequence[Scene]) -> str:
+    """sha256 (16 hex) of a corpus's arrays (features, labels, flags), in order.
+
+    Why: numpy and OpenBLAS pick their kernels by CPU, and the last bits of the rendered
+    features with them (training.train.NUMPY_DISABLED_FEATURES). Two machines that print
+    the same digests for all three corpora feed TensorFlow the same bytes, so any
+    difference in the models they train is TensorFlow's; comparing digests
+    (`scripts/train --corpora`) takes the rendering time, not a whole training run.
+    """
+    h = hashlib.sha256()
+    for scene in scenes:
+        for array in (scene.features, scene.labels, scene.present, scene.carrier_ok):
+            h.update(str((array.dtype.str, array.shape)).encode())
+            h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()[:16]
+
+
 def learnable(scene: Scene) -> npt.NDArray[np.bool_]:
     """Frames whose label the features can support: the carrier was received, and a
     human label has the person visible (VISIBLE_EXCESS_DB over the scene's empty frames

@@ -424,6 +424,10 @@ class Corpora:
     pool: list[C.Scene]
     seconds: float
 
+    def digests(self) -> dict[str, str]:
+        """Each corpus's content digest (corpus.digest), for the card."""
+        return {name: C.digest(getattr(self, name)) for name in ("seed", "holdout", "pool")}
+
 
 def corpora(cfg: Config) -> Corpora:
     """Render what is not cached yet and load all three corpora."""
@@ -467,6 +471,7 @@ def _base_report(cfg: Config, data: Corpora) -> dict[str, Any]:
         "kinds": ALL_KINDS,
         "weights": {"seed": SEED_WEIGHTS, "pool": POOL_WEIGHTS, "holdout": HOLDOUT_WEIGHTS},
         "corpus_seconds": data.seconds,
+        "corpus_digests": data.digests(),
         "fingerprint": C.source_fingerprint(),
         "cpu": _cpu_description(),
         **_kernel_caps(),
@@ -661,7 +666,8 @@ def reevaluate(run_dir: Path, card_path: Path, model_dir: Path) -> dict[str, Any
 
 
 def main() -> None:
-    """CLI: `python -m training.train [--quick | --distill [DIR] | --reevaluate RUN]`."""
+    """CLI: `python -m training.train [--quick | --distill [DIR] | --reevaluate RUN |
+    --corpora]`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny corpora (smoke test)")
     parser.add_argument("--epochs", type=int, default=None)
@@ -688,6 +694,12 @@ def main() -> None:
         "(default: the committed training/teacher/)",
     )
     parser.add_argument(
+        "--corpora",
+        action="store_true",
+        help="only render (or load) the three corpora and print their digests and the "
+        "kernel caps: compare two machines without training",
+    )
+    parser.add_argument(
         "--reevaluate",
         type=Path,
         metavar="RUN",
@@ -698,6 +710,11 @@ def main() -> None:
     os.environ.setdefault("ONEDNN_MAX_CPU_ISA", TRAIN_ISA)
     if args.reevaluate:
         reevaluate(args.reevaluate, MODEL_DIR / "MODEL_CARD.md", MODEL_DIR)
+        return
+    if args.corpora:
+        data = corpora(Config())
+        facts = {"cpu": _cpu_description(), **_kernel_caps(), "fingerprint": C.source_fingerprint()}
+        print(json.dumps({**facts, "corpus_digests": data.digests()}, indent=1))
         return
     out = args.out or RUNS_DIR / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)

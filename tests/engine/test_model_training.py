@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -67,6 +69,30 @@ def _scene(motion_db: np.ndarray, labels: list[int], present: list[bool]) -> C.S
         carrier_ok=np.ones(n, dtype=bool),
         meta={"kind": "walk"},
     )
+
+
+def test_corpus_digest_sees_one_changed_bit_and_the_order(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    a = _scene(rng.normal(-80.0, 5.0, size=(30, 64)), [C.NONE] * 30, [False] * 30)
+    b = _scene(rng.normal(-80.0, 5.0, size=(30, 64)), [C.MAJOR] * 30, [True] * 30)
+    reference = C.digest([a, b])
+    # The same bytes written and read back (as the cache does) give the same digest.
+    paths = []
+    for k, scene in enumerate((a, b)):
+        path = tmp_path / f"{k}.npz"
+        C.save_scene(
+            path,
+            {"features": scene.features, "labels": scene.labels, "present": scene.present,
+             "pet": np.zeros(30, dtype=bool), "carrier_ok": scene.carrier_ok, "kind": "walk",
+             "seed": k, "carrier_hz": 20000.0, "interferers": [], "hop_s": 0.05},
+        )  # fmt: skip
+        paths.append(path)
+    assert C.digest(C.load(paths)) == reference
+    assert C.digest([b, a]) != reference
+    flipped = a.features.copy()
+    flipped.view(np.uint16)[7, 11, 0] ^= 1  # the last bit of one float16 feature
+    changed = C.Scene(flipped, a.labels, a.present, a.carrier_ok, a.meta)
+    assert C.digest([changed, b]) != reference
 
 
 def test_learnable_drops_human_labels_the_features_cannot_show() -> None:

@@ -40,3 +40,12 @@ def test_card_names_the_caps_a_run_had() -> None:
     # Runs recorded before 2026-12-07 name only oneDNN's cap.
     old = {"cpu": "Intel Xeon (AVX-512)", "onednn_max_cpu_isa": "AVX2"}
     assert card._cpu_line(old).endswith("(ONEDNN_MAX_CPU_ISA)")
+
+
+def test_card_lists_the_corpus_digests_a_run_recorded() -> None:
+    report = {"corpus_digests": {"seed": "0123abcd", "holdout": "4567ef01", "pool": "89ab2345"}}
+    line = card._digest_line(report)
+    assert "seed 0123abcd, holdout 4567ef01, pool 89ab2345" in line
+    assert "scripts/train --corpora" in line
+    # Runs recorded before 2026-12-08 have none, and the card says nothing about them.
+    assert card._digest_line({}) == ""
