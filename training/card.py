@@ -76,7 +76,8 @@ def _digest_line(report: dict[str, Any]) -> str:
     listed = ", ".join(f"{name} {value}" for name, value in digests.items())
     return (
         f"Corpus digests: {listed}; `scripts/train --corpora` renders the corpora and "
-        "prints them, so another machine can check it feeds training the same bytes.\n"
+        "prints them, so another machine can check it feeds training the same bytes (and a "
+        "one-epoch TensorFlow probe, to check it sums them alike).\n"
     )
 
 

@@ -18,6 +18,7 @@ seeds below are copied into MODEL_CARD.md.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import time
@@ -236,6 +237,25 @@ def fit(
         verbose=2,
     )
     return model
+
+
+def tf_probe(cfg: Config) -> str:
+    """sha256 (16 hex) of a small model fitted one epoch on fixed random windows, with
+    the run's seeds, threads and kernel caps.
+
+    Why: two machines whose corpus digests agree but whose models differ have
+    TensorFlow's float kernels to blame, and this tells that in a minute, without
+    corpora: the same digest on both means TensorFlow sums alike there."""
+    from uspd.dsp.features import FEATURE_SHAPE
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(-60.0, 15.0, size=(4096, *FEATURE_SHAPE)).astype(np.float32)
+    y = rng.integers(0, 4, size=4096).astype(np.int8)
+    model = fit(x, y, cfg, FEATURE_SHAPE, width=cfg.width, epochs=1)
+    digest = hashlib.sha256()
+    for weights in model.get_weights():
+        digest.update(np.ascontiguousarray(weights, dtype=np.float32).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def export_int8(
@@ -696,8 +716,8 @@ def main() -> None:
     parser.add_argument(
         "--corpora",
         action="store_true",
-        help="only render (or load) the three corpora and print their digests and the "
-        "kernel caps: compare two machines without training",
+        help="only render (or load) the three corpora and print their digests, the "
+        "kernel caps and a one-epoch TensorFlow probe: compare two machines without training",
     )
     parser.add_argument(
         "--reevaluate",
@@ -714,6 +734,7 @@ def main() -> None:
     if args.corpora:
         data = corpora(Config())
         facts = {"cpu": _cpu_description(), **_kernel_caps(), "fingerprint": C.source_fingerprint()}
+        facts["tf_probe"] = tf_probe(Config())
         print(json.dumps({**facts, "corpus_digests": data.digests()}, indent=1))
         return
     out = args.out or RUNS_DIR / time.strftime("%Y%m%d-%H%M%S")
