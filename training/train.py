@@ -114,7 +114,9 @@ the same seeds should make the same files on all of them: a second machine of th
 kind repeated the capped first pass exactly (epoch-1 loss 0.8030, 96 mistakes). An AMD
 EPYC (AVX2, no AVX-512) did not (2026-12-07: 72 mistakes), and not through oneDNN alone:
 its transfer set already differed by one window, because the corpora it renders differ
-(NUMPY_DISABLED_FEATURES)."""
+(NUMPY_DISABLED_FEATURES). With those capped too, the Xeon mines the EPYC's transfer set
+and its first student still makes 85 mistakes to the EPYC's 72 (2026-12-07): capped at
+AVX2, TensorFlow's training still differs between CPU families (`tf_probe` tells)."""
 
 NUMPY_DISABLED_FEATURES = (
     "AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR"
@@ -127,8 +129,9 @@ AVX2 and FMA3 on an AVX2 machine changes the rendered audio and features bit for
 an AVX-512 machine renders other corpora than an AVX2 one. With the list set, the
 AVX2 machine's bits did not change (it has none of them). OPENBLAS_CORETYPE does the same
 for BLAS: "Sandybridge" changed the bits, "Haswell" (AVX2 and FMA, what an AVX2 machine
-gets by default) did not. Not yet shown: that an AVX-512 machine, capped so, renders the
-AVX2 machine's corpora."""
+gets by default) did not. An Intel Xeon with AVX-512, capped so (2026-12-07), mines the
+AVX2 machine's transfer set (159,307 windows, 96,162 hard; one fewer uncapped); its
+corpus digests (`--corpora`) are in docs/bench/HISTORY.md, "twenty-second"."""
 OPENBLAS_CORE = "Haswell"
 """OpenBLAS's kernels for training (OPENBLAS_CORETYPE): AVX2 and FMA, as TRAIN_ISA."""
 
