@@ -68,8 +68,8 @@ def _cpu_line(report: dict[str, Any]) -> str:
 
 
 def _digest_line(report: dict[str, Any]) -> str:
-    """The corpora's content digests (training/corpus.py `digest`), recorded since
-    2026-12-08: `scripts/train --corpora` prints another machine's in the rendering time."""
+    """The corpora's content digests (training/corpus.py `digest`; runs made before it
+    have none): `scripts/train --corpora` prints another machine's in the rendering time."""
     digests = report.get("corpus_digests")
     if not digests:
         return ""

@@ -735,9 +735,10 @@ def main() -> None:
         reevaluate(args.reevaluate, MODEL_DIR / "MODEL_CARD.md", MODEL_DIR)
         return
     if args.corpora:
-        data = corpora(Config())
+        cfg = Config()
+        data = corpora(cfg)
         facts = {"cpu": _cpu_description(), **_kernel_caps(), "fingerprint": C.source_fingerprint()}
-        facts["tf_probe"] = tf_probe(Config())
+        facts["tf_probe"] = tf_probe(cfg)
         print(json.dumps({**facts, "corpus_digests": data.digests()}, indent=1))
         return
     out = args.out or RUNS_DIR / time.strftime("%Y%m%d-%H%M%S")

@@ -47,5 +47,5 @@ def test_card_lists_the_corpus_digests_a_run_recorded() -> None:
     line = card._digest_line(report)
     assert "seed 0123abcd, holdout 4567ef01, pool 89ab2345" in line
     assert "scripts/train --corpora" in line
-    # Runs recorded before 2026-12-08 have none, and the card says nothing about them.
+    # Runs made before the digests were recorded have none, and the card says nothing.
     assert card._digest_line({}) == ""
