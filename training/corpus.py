@@ -261,11 +261,19 @@ def digest(scenes: Sequence[Scene]) -> str:
     difference in the models they train is TensorFlow's; comparing digests
     (`scripts/train --corpora`) takes the rendering time, not a whole training run.
     """
+    return array_digest(
+        array
+        for scene in scenes
+        for array in (scene.features, scene.labels, scene.present, scene.carrier_ok)
+    )
+
+
+def array_digest(arrays: Iterable[npt.NDArray[Any]]) -> str:
+    """sha256 (16 hex) of arrays in order: each one's dtype, shape and bytes."""
     h = hashlib.sha256()
-    for scene in scenes:
-        for array in (scene.features, scene.labels, scene.present, scene.carrier_ok):
-            h.update(str((array.dtype.str, array.shape)).encode())
-            h.update(np.ascontiguousarray(array).tobytes())
+    for array in arrays:
+        h.update(str((array.dtype.str, array.shape)).encode())
+        h.update(np.ascontiguousarray(array).tobytes())
     return h.hexdigest()[:16]
 
 

@@ -18,7 +18,6 @@ seeds below are copied into MODEL_CARD.md.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import time
@@ -255,10 +254,7 @@ def tf_probe(cfg: Config) -> str:
     x = rng.normal(-60.0, 15.0, size=(4096, *FEATURE_SHAPE)).astype(np.float32)
     y = rng.integers(0, 4, size=4096).astype(np.int8)
     model = fit(x, y, cfg, FEATURE_SHAPE, width=cfg.width, epochs=1)
-    digest = hashlib.sha256()
-    for weights in model.get_weights():
-        digest.update(np.ascontiguousarray(weights, dtype=np.float32).tobytes())
-    return digest.hexdigest()[:16]
+    return C.array_digest(model.get_weights())
 
 
 def export_int8(
