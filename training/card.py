@@ -402,8 +402,8 @@ re-run scripts/train.
 `scripts/train` (creates `.venv-train`, Python 3.13 + TensorFlow CPU, renders the corpora
 into training/corpus/, trains, writes this card and the shipped files);
 `scripts/train --distill` makes only the student, from the committed teacher in
-training/teacher/ (≈ 30 min). Deterministic from the seeds above on the same library
-versions and CPU kernels: {_cpu_line(report)}.
+training/teacher/ (≈ 55 min on 2 cores). Deterministic from the seeds above on the same
+library versions and CPU kernels: {_cpu_line(report)}.
 {_digest_line(report)}{reevaluated}"""
     path.write_text(text)
 
