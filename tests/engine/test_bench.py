@@ -421,6 +421,48 @@ def test_development_suite_is_the_same_recipe_on_other_seeds() -> None:
     assert bench.SPEED_SCENE_SEED not in dev_seeds
 
 
+def test_selection_suite_is_the_recipe_on_seeds_nothing_else_uses(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`uspd bench --select`: the same kinds and groups on a third set of seeds, apart
+    from training's (below 1,000,000), the benchmark's and the development suite's, so
+    ranking a run's candidates on it leaves both unseen; it cannot be asked for
+    together with --dev."""
+    from uspd import cli
+
+    suites = {
+        base: bench.build_suite(1.0, seed_base=base, fan_rooms=400)
+        for base in (bench.SELECT_SEED_BASE, bench.DEV_SEED_BASE, bench.BENCH_SEED_BASE)
+    }
+    select = suites[bench.SELECT_SEED_BASE]
+    for other in (suites[bench.DEV_SEED_BASE], suites[bench.BENCH_SEED_BASE]):
+        assert [(s.group, s.kind) for s in select] == [(s.group, s.kind) for s in other]
+    seeds = {base: {s.scenario.seed for s in suite} for base, suite in suites.items()}
+    assert len(seeds[bench.SELECT_SEED_BASE]) == len(select)
+    assert min(seeds[bench.SELECT_SEED_BASE]) >= 1_000_000
+    assert max(seeds[bench.SELECT_SEED_BASE]) < min(seeds[bench.BENCH_SEED_BASE])
+    assert max(seeds[bench.BENCH_SEED_BASE]) < min(seeds[bench.DEV_SEED_BASE])
+
+    asked: list[int] = []
+
+    def fake_suite(*args: object, seed_base: int, **kwargs: object) -> None:
+        asked.append(seed_base)
+        raise KeyboardInterrupt  # stop before anything is rendered
+
+    monkeypatch.setattr(bench, "run_suite", fake_suite)
+    for flags, base in (
+        ([], bench.BENCH_SEED_BASE),
+        (["--dev"], bench.DEV_SEED_BASE),
+        (["--select"], bench.SELECT_SEED_BASE),
+    ):
+        with pytest.raises(KeyboardInterrupt):
+            cli.main(["bench", "--quiet", "--no-compute", *flags])
+        assert asked.pop() == base
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--dev", "--select"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_bench_scores_a_candidate_model(tmp_path: Path) -> None:
     """`uspd bench --model FILE`: that file in place of the shipped model; a file the
     engine cannot run is one clear error before any scene is rendered."""

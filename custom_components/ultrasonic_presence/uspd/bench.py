@@ -3,7 +3,9 @@
 The suite is built from the simulator's randomised generators with seeds reserved for
 benchmarking (BENCH_SEED_BASE, never used by training). The development suite is the
 same recipe on other seeds (DEV_SEED_BASE): models and settings are chosen on it, and
-the benchmark is run once on what was chosen, so its figures are not tuned to it.
+the benchmark is run once on what was chosen, so its figures are not tuned to it. The
+selection suite (SELECT_SEED_BASE) is the recipe on a third set of seeds, for choosing
+among candidates before the development suite decides.
 Each scene's device is first calibrated as the integration does at set-up (`calibrate`
 on the same room and device with nobody in it, persistent tones included): the scene
 then runs at the chosen carrier and lowest sufficient level, as a deployed sensor would.
@@ -65,6 +67,13 @@ DEV_SEED_BASE = 8_000_000
 """The development suite's seeds (`uspd bench --dev`): used by neither training nor the
 benchmark. Deciding on it needs many empty-room hours: 3 h could not tell a model with
 3 alarms from one with 5 (docs/bench/HISTORY.md, "a wider student")."""
+SELECT_SEED_BASE = 6_000_000
+"""The selection suite's seeds (`uspd bench --select`): the same recipe again, used by
+nothing else, for choosing among one training run's candidate models, so that the
+development suite stays for the decision to ship and the benchmark for the veto. Its
+15.2 h of empty rooms (`--scale 34 --fan-rooms 400`) told the shipped model (2 alarms)
+from four other draws of the recipe (6–10), as the development suite did (3 against
+7–11), though not those four from each other (docs/bench/HISTORY.md, "twenty-third")."""
 SAMPLE_RATE = 96_000
 MICS = 4
 HOLD_S = 15.0

@@ -45,11 +45,18 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--no-det", action="store_true", help="skip the DET sweep (operating points)"
     )
-    parser.add_argument(
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument(
         "--dev",
         action="store_true",
         help="the development suite (other seeds, same recipe): choose models and "
         "settings on it, then run the benchmark once",
+    )
+    seeds.add_argument(
+        "--select",
+        action="store_true",
+        help="the selection suite (a third set of seeds, same recipe): rank one "
+        "training run's candidate models on it, then judge the chosen one with --dev",
     )
     parser.add_argument(
         "--fan-rooms",
@@ -100,8 +107,6 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the suite and print the table (or JSON)."""
     from ..bench import (
-        BENCH_SEED_BASE,
-        DEV_SEED_BASE,
         check_fan_rooms,
         compute_figures,
         compute_lines,
@@ -138,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             det=not args.no_det,
             groups=groups,
-            seed_base=DEV_SEED_BASE if args.dev else BENCH_SEED_BASE,
+            seed_base=_seed_base(args),
             cache=SceneCache(args.cache) if args.cache else None,
             fan_rooms=args.fan_rooms,
             jobs=args.jobs,
@@ -154,6 +159,15 @@ def run(args: argparse.Namespace) -> int:
         for line in table(report):
             print(line)
     return 0
+
+
+def _seed_base(args: argparse.Namespace) -> int:
+    """The suite's seeds: development, selection or (by default) benchmark."""
+    from ..bench import BENCH_SEED_BASE, DEV_SEED_BASE, SELECT_SEED_BASE
+
+    if args.dev:
+        return DEV_SEED_BASE
+    return SELECT_SEED_BASE if args.select else BENCH_SEED_BASE
 
 
 def _scorers(models: list[str] | None, runtime: Prefer = "auto") -> dict[str, ScorerFactory] | None:
